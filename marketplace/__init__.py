@@ -1,0 +1,5 @@
+"""Precis: the Django project package and the marketplace domain."""
+
+from marketplace.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,195 @@
+"""Writes for accounts: organizations, memberships and invitations."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from marketplace.accounts.models import Invitation, Membership, Organization, Role, User
+from marketplace.accounts.policies import Permission, has_permission
+from marketplace.errors import Conflict, ServiceError
+
+# Words that name organization pages in marketplace/accounts/urls.py.
+RESERVED_SLUGS = frozenset({"new", "switch", "invitations"})
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "organization"
+    slug, n = base, 2
+    while slug in RESERVED_SLUGS or Organization.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    owner: User,
+    name: str,
+    is_buyer: bool = True,
+    is_vendor: bool = False,
+    time_zone: str | None = None,
+    website: str = "",
+) -> Organization:
+    """Create an organization with its creator as owner."""
+    name = name.strip()
+    if not name:
+        raise ServiceError(_("An organization needs a name."), code="name_required")
+    if not (is_buyer or is_vendor):
+        raise ServiceError(
+            _("An organization buys, sells, or both: choose at least one."), code="kind_required"
+        )
+    organization = Organization(
+        name=name, slug=_unique_slug(name), is_buyer=is_buyer, is_vendor=is_vendor, website=website
+    )
+    if time_zone:
+        organization.time_zone = time_zone
+    organization.full_clean()
+    organization.save()
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *, actor: User, organization: Organization, **fields: object
+) -> Organization:
+    if not has_permission(actor, organization, Permission.EDIT_ORGANIZATION):
+        raise ServiceError(
+            _("Your role does not allow editing this organization."), status_code=403
+        )
+    allowed = {"name", "is_buyer", "is_vendor", "time_zone", "website"}
+    for field, value in fields.items():
+        if field not in allowed:
+            raise ServiceError(f"Unknown field {field}.")
+        setattr(organization, field, value)
+    if not (organization.is_buyer or organization.is_vendor):
+        raise ServiceError(
+            _("An organization buys, sells, or both: choose at least one."), code="kind_required"
+        )
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+def _ensure_can_grant(actor: User, organization: Organization, role: str) -> None:
+    if not has_permission(actor, organization, Permission.MANAGE_MEMBERS):
+        raise ServiceError(_("Your role does not allow managing members."), status_code=403)
+    if role == Role.OWNER and not has_permission(actor, organization, Permission.MANAGE_OWNERS):
+        raise ServiceError(_("Only owners can make someone an owner."), status_code=403)
+
+
+@transaction.atomic
+def invitation_create(
+    *, actor: User, organization: Organization, email: str, role: str = Role.MEMBER
+) -> Invitation:
+    """Invite someone by email; the email is sent by a task once the invitation is committed."""
+    from marketplace.accounts.tasks import invitation_send
+
+    email = User.objects.normalize_email(email).strip().lower()
+    if role not in Role.values:
+        raise ServiceError(_("Unknown role."), code="role_invalid")
+    _ensure_can_grant(actor, organization, role)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise Conflict(_("%(email)s is already a member.") % {"email": email}, code="member")
+    if Invitation.objects.filter(
+        organization=organization, email=email, status=Invitation.Status.PENDING
+    ).exists():
+        raise Conflict(
+            _("%(email)s already has a pending invitation.") % {"email": email}, code="invited"
+        )
+    invitation = Invitation.objects.create(
+        organization=organization, email=email, role=role, invited_by=actor
+    )
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """Turn an open invitation into a membership for the person it was sent to."""
+    from allauth.account.models import EmailAddress
+
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise ServiceError(_("This invitation is no longer valid."), code="invitation_closed")
+    if not EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists():
+        raise ServiceError(
+            _("This invitation was sent to %(email)s; sign in with that verified address.")
+            % {"email": invitation.email},
+            code="invitation_email_mismatch",
+            status_code=403,
+        )
+    membership, _created = Membership.objects.get_or_create(
+        user=user, organization=invitation.organization, defaults={"role": invitation.role}
+    )
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_by = user
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "accepted_by", "responded_at"])
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    _ensure_can_grant(actor, invitation.organization, invitation.role)
+    if invitation.status != Invitation.Status.PENDING:
+        raise Conflict(_("Only a pending invitation can be revoked."))
+    invitation.status = Invitation.Status.REVOKED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    return invitation
+
+
+def invitations_expire(*, now=None) -> int:
+    """Mark pending invitations past their expiry as expired; returns how many changed."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now).update(
+        status=Invitation.Status.EXPIRED, responded_at=now
+    )
+
+
+def _other_owners(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(organization=membership.organization, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise ServiceError(_("Unknown role."), code="role_invalid")
+    _ensure_can_grant(actor, membership.organization, role)
+    if membership.role == Role.OWNER:
+        _ensure_can_grant(actor, membership.organization, Role.OWNER)
+        # Lock the owners so that two demotions at once cannot leave none.
+        list(
+            Membership.objects.select_for_update().filter(
+                organization=membership.organization, role=Role.OWNER
+            )
+        )
+        if role != Role.OWNER and not _other_owners(membership):
+            raise Conflict(_("An organization needs at least one owner."), code="last_owner")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, membership: Membership) -> None:
+    leaving = actor.pk == membership.user_id
+    if not leaving:
+        _ensure_can_grant(actor, membership.organization, membership.role)
+    if membership.role == Role.OWNER:
+        list(
+            Membership.objects.select_for_update().filter(
+                organization=membership.organization, role=Role.OWNER
+            )
+        )
+        if not _other_owners(membership):
+            raise Conflict(_("An organization needs at least one owner."), code="last_owner")
+    membership.delete()

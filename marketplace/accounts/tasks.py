@@ -1,0 +1,41 @@
+"""Celery entry points for accounts: thin, id-based, safe to run twice."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from marketplace.accounts import services
+from marketplace.accounts.models import Invitation
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def invitation_send(invitation_id: int) -> None:
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_id, status=Invitation.Status.PENDING)
+        .first()
+    )
+    if invitation is None:  # revoked or accepted since: nothing to send
+        return
+    base_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "invitation": invitation,
+            "accept_url": base_url + reverse("accounts:invitation", args=[invitation.key]),
+        }
+        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+        body = render_to_string("accounts/email/invitation_message.txt", context)
+    send_mail(subject, body, None, [invitation.email])
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def invitations_expire() -> int:
+    return services.invitations_expire()

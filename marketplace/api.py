@@ -1,0 +1,70 @@
+"""The HTTP API's shared parts: URL table, error format and schema scope.
+
+Every error leaves the API as `{"error": {"code": str, "message": str, "fields": {...}}}`.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from marketplace.accounts import api as accounts_api
+from marketplace.errors import ServiceError
+
+
+def exception_handler(exc, context):
+    """Map ServiceError and DRF's exceptions to the one error shape."""
+    if isinstance(exc, ServiceError):
+        return Response(
+            {"error": {"code": exc.code, "message": exc.message}}, status=exc.status_code
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error = {"code": getattr(exc, "default_code", "error"), "message": ""}
+    if isinstance(exc, exceptions.ValidationError):
+        error["code"] = "invalid"
+        error["message"] = "The request has invalid fields."
+        error["fields"] = response.data
+    else:
+        error["message"] = str(response.data.get("detail", exc))
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        if isinstance(codes, str):
+            error["code"] = codes
+    response.data = {"error": error}
+    return response
+
+
+def only_precis_endpoints(endpoints):
+    """Schema preprocessing hook: describe /api/v1/ only (not Wagtail's content API)."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+v1 = [
+    path("auth/token/", accounts_api.AuthTokenCreateApi.as_view(), name="auth-token"),
+    path("me/", accounts_api.MeApi.as_view(), name="me"),
+    path("organizations/", accounts_api.OrganizationListApi.as_view(), name="organizations"),
+    path(
+        "organizations/<slug:slug>/",
+        accounts_api.OrganizationDetailApi.as_view(),
+        name="organization",
+    ),
+    path(
+        "organizations/<slug:slug>/members/",
+        accounts_api.OrganizationMemberListApi.as_view(),
+        name="organization-members",
+    ),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "v1"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="api-docs"),
+]

@@ -1,0 +1,169 @@
+"""The demo data, written so that running it again changes nothing.
+
+Each function finds its rows by a natural key (email, slug, locale) and brings them to the
+wanted state; nothing is created twice and nothing a demo user added is deleted.
+"""
+
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.db import transaction
+from wagtail.models import Locale, Site
+
+from cms.models import HomePage
+from marketplace.accounts.models import Membership, Organization, Role, User
+
+
+@dataclass(frozen=True)
+class DemoOrganization:
+    slug: str
+    name: str
+    is_buyer: bool
+    is_vendor: bool
+    website: str = ""
+    time_zone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    first_name: str
+    last_name: str
+    is_staff: bool = False
+    memberships: tuple[tuple[str, str], ...] = ()  # (organization slug, role)
+
+
+ORGANIZATIONS = [
+    DemoOrganization("huaxin-precision", "Huaxin Precision Parts", is_buyer=True, is_vendor=False),
+    DemoOrganization("jiangnan-textiles", "Jiangnan Textiles", is_buyer=True, is_vendor=False),
+    DemoOrganization(
+        "lumen-edge",
+        "Lumen Edge Analytics",
+        is_buyer=False,
+        is_vendor=True,
+        website="https://lumen-edge.example.com",
+    ),
+    DemoOrganization(
+        "opcbridge-labs",
+        "OPCBridge Labs",
+        is_buyer=True,
+        is_vendor=True,
+        website="https://opcbridge.example.com",
+        time_zone="Europe/Berlin",
+    ),
+]
+
+USERS = [
+    DemoUser(
+        "buyer@demo.test",
+        "Li",
+        "Wei",
+        memberships=(("huaxin-precision", Role.OWNER), ("jiangnan-textiles", Role.BILLING)),
+    ),
+    DemoUser(
+        "vendor@demo.test",
+        "Anna",
+        "Schmidt",
+        memberships=(("lumen-edge", Role.OWNER), ("opcbridge-labs", Role.ADMIN)),
+    ),
+    DemoUser("staff@demo.test", "Precis", "Staff", is_staff=True),
+]
+
+HOME_CONTENT = {
+    "en": {
+        "title": "Precis",
+        "hero_title": "Small, fast, light, precise software for your plant",
+        "hero_intro": (
+            "Find industrial solutions and open-source components that deploy in minutes. "
+            "Try first and pay later, subscribe, or pay only for verified outcomes."
+        ),
+        "hero_cta_label": "Start a free trial",
+    },
+    "zh-hans": {
+        "title": "Precis",
+        "hero_title": "为您的工厂提供小、快、轻、准的工业软件",
+        "hero_intro": (
+            "几分钟即可部署的工业解决方案和开源组件。先用后付、按月订阅，或只为经过验证的成效付费。"
+        ),
+        "hero_cta_label": "免费试用",
+    },
+}
+
+
+def seed_organizations() -> dict[str, Organization]:
+    organizations = {}
+    for spec in ORGANIZATIONS:
+        organization, _ = Organization.objects.update_or_create(
+            slug=spec.slug,
+            defaults={
+                "name": spec.name,
+                "is_buyer": spec.is_buyer,
+                "is_vendor": spec.is_vendor,
+                "website": spec.website,
+                "time_zone": spec.time_zone,
+            },
+        )
+        organizations[spec.slug] = organization
+    return organizations
+
+
+def seed_users(*, password: str, organizations: dict[str, Organization]) -> dict[str, User]:
+    users = {}
+    for spec in USERS:
+        user, created = User.objects.get_or_create(email=spec.email)
+        user.first_name, user.last_name = spec.first_name, spec.last_name
+        user.is_staff = user.is_superuser = spec.is_staff
+        if created or not user.check_password(password):
+            user.set_password(password)
+        user.save()
+        EmailAddress.objects.update_or_create(
+            user=user, email=spec.email, defaults={"verified": True, "primary": True}
+        )
+        for slug, role in spec.memberships:
+            Membership.objects.update_or_create(
+                user=user, organization=organizations[slug], defaults={"role": role}
+            )
+        users[spec.email] = user
+    return users
+
+
+def seed_mfa(users: list[User]) -> None:
+    """Give demo staff and vendor owners an authenticator, as Precis requires of them.
+
+    The secret is random and not shown: on the development server the code 000000 is accepted
+    (MFA_TOTP_INSECURE_BYPASS_CODE in settings/dev.py); elsewhere, set up your own.
+    """
+    for user in users:
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, generate_totp_secret())
+        RecoveryCodes.activate(user)
+
+
+def seed_home_pages() -> None:
+    """Fill the English home page and keep its Simplified Chinese translation in step."""
+    english = Locale.objects.get_or_create(language_code="en")[0]
+    chinese = Locale.objects.get_or_create(language_code="zh-hans")[0]
+    site = Site.objects.get(is_default_site=True)
+    home = site.root_page.specific
+    if not isinstance(home, HomePage):
+        raise RuntimeError("The default site's root page is not a HomePage; run migrate first.")
+    for locale, content in ((english, HOME_CONTENT["en"]), (chinese, HOME_CONTENT["zh-hans"])):
+        page = HomePage.objects.filter(translation_key=home.translation_key, locale=locale).first()
+        if page is None:
+            page = home.copy_for_translation(locale)
+        changed = any(getattr(page, field) != value for field, value in content.items())
+        if changed or not page.live:
+            for field, value in content.items():
+                setattr(page, field, value)
+            page.save_revision().publish()
+
+
+@transaction.atomic
+def seed_demo(*, password: str) -> None:
+    organizations = seed_organizations()
+    users = seed_users(password=password, organizations=organizations)
+    seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
+    seed_home_pages()

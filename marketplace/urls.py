@@ -1,0 +1,48 @@
+"""URL table.
+
+Pages for people are inside i18n_patterns: English at /, Simplified Chinese under /zh-hans/.
+Machine and staff endpoints (API, admin, CMS admin, webhooks) have one address each.
+"""
+
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.api.v2.router import WagtailAPIRouter
+from wagtail.api.v2.views import PagesAPIViewSet
+from wagtail.contrib.sitemaps.views import sitemap
+from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.documents.api.v2.views import DocumentsAPIViewSet
+from wagtail.images.api.v2.views import ImagesAPIViewSet
+
+from marketplace import health
+
+cms_api = WagtailAPIRouter("wagtailapi")
+cms_api.register_endpoint("pages", PagesAPIViewSet)
+cms_api.register_endpoint("images", ImagesAPIViewSet)
+cms_api.register_endpoint("documents", DocumentsAPIViewSet)
+
+urlpatterns = [
+    path("django-admin/", admin.site.urls),
+    path("cms/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("api/cms/v2/", cms_api.urls),
+    path("api/", include(("marketplace.api", "api"), namespace="api")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health.healthz, name="healthz"),
+    path("sitemap.xml", sitemap),
+]
+
+urlpatterns += i18n_patterns(
+    path("accounts/", include("allauth.urls")),
+    path("orgs/", include("marketplace.accounts.urls")),
+    # Wagtail serves every other path, starting with the home page at /.
+    path("", include(wagtail_urls)),
+    prefix_default_language=False,
+)
+
+if settings.DEBUG:
+    urlpatterns = static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns

@@ -1,0 +1,22 @@
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_page_is_served_at_the_root_right_after_migrate(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Small, fast, light, precise software for your plant" in response.content.decode()
+
+
+def test_switching_language_shows_the_chinese_home_page(client):
+    call_command("seed_demo")
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/zh-hans/"
+    page = client.get(response["Location"]).content.decode()
+    assert '<html lang="zh-hans"' in page
+    assert "为您的工厂提供小、快、轻、准的工业软件" in page
+    english = client.post("/i18n/setlang/", {"language": "en", "next": "/zh-hans/"})
+    assert english["Location"] == "/"

@@ -1,0 +1,54 @@
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.core.management import CommandError, call_command
+from django.test import Client
+from wagtail.models import Page, Revision
+
+from marketplace.accounts.models import Membership, Organization, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot():
+    return {
+        "users": sorted(User.objects.values_list("email", "first_name", "is_staff", "password")),
+        "emails": sorted(EmailAddress.objects.values_list("email", "verified", "primary")),
+        "organizations": sorted(
+            Organization.objects.values_list("slug", "name", "is_buyer", "is_vendor", "time_zone")
+        ),
+        "memberships": sorted(
+            Membership.objects.values_list("user__email", "organization__slug", "role")
+        ),
+        "authenticators": sorted(Authenticator.objects.values_list("user__email", "type")),
+        "pages": sorted(Page.objects.values_list("url_path", "locale__language_code", "live")),
+        "revisions": Revision.objects.count(),
+    }
+
+
+def test_seed_demo_twice_leaves_the_same_data():
+    call_command("seed_demo")
+    first = _snapshot()
+    call_command("seed_demo")
+    assert _snapshot() == first
+    assert {"buyer@demo.test", "vendor@demo.test", "staff@demo.test"} <= {
+        email for email, *_ in first["users"]
+    }
+
+
+def test_demo_accounts_sign_in_with_the_demo_password(monkeypatch):
+    monkeypatch.setenv("PRECIS_DEMO_PASSWORD", "another-demo-secret")
+    call_command("seed_demo")
+    client = Client()
+    response = client.post(
+        "/accounts/login/", {"login": "buyer@demo.test", "password": "another-demo-secret"}
+    )
+    assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+
+
+def test_seed_demo_refuses_under_production_settings(settings):
+    settings.PRECIS_ENVIRONMENT = "production"
+    with pytest.raises(CommandError, match="refuses to run under production"):
+        call_command("seed_demo")
+    assert not User.objects.exists()

@@ -1,0 +1,58 @@
+"""Benchmarks (`make bench`): print figures and write them to docs/benchmarks.md.
+
+They measure; they do not assert timings (a busy machine must not fail a build).
+"""
+
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import django
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+RESULTS: list[tuple[str, str, str, str]] = []
+BENCHMARKS_MD = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+
+
+def measure(name: str, fn, *, repeat: int = 200, note: str = "") -> dict:
+    """Run fn `repeat` times after a warm-up; record median and p95 wall time and SQL queries."""
+    fn()
+    with CaptureQueriesContext(connection) as queries:
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    samples.sort()
+    median = statistics.median(samples) * 1000
+    p95 = samples[int(len(samples) * 0.95) - 1] * 1000
+    RESULTS.append((name, f"{median:.2f} ms", f"{p95:.2f} ms", f"{len(queries)}"))
+    print(f"\n{name}: median {median:.2f} ms, p95 {p95:.2f} ms, {len(queries)} queries {note}")
+    return {"median_ms": median, "p95_ms": p95, "queries": len(queries)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _write_results():
+    yield
+    if not RESULTS:
+        return
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (tests/perf). Wall time per call through Django's test client "
+        "(no network), after one warm-up call; SQL queries counted for one call.",
+        "",
+        f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{connection.vendor}, Python {platform.python_version()}, Django {django.get_version()}, "
+        f"{platform.machine()}.",
+        "",
+        "| what | median | p95 | SQL queries |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {median} | {p95} | {queries} |" for name, median, p95, queries in RESULTS),
+        "",
+    ]
+    BENCHMARKS_MD.write_text("\n".join(lines))
