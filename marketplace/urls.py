@@ -31,12 +31,14 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/cms/v2/", cms_api.urls),
     path("api/", include(("marketplace.api", "api"), namespace="api")),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
     path("sitemap.xml", sitemap),
 ]
 
 urlpatterns += i18n_patterns(
+    # Inside the patterns so that the switcher posts in the page's language, which lets Django
+    # translate the page's address into the chosen language.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("marketplace.accounts.urls")),
     # Wagtail serves every other path, starting with the home page at /.

@@ -44,3 +44,34 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+_MIGRATED_DATA: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Keep a copy of what migrations wrote (home page, site, locale) right after set-up."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        _MIGRATED_DATA.append(connection.creation.serialize_db_to_string())
+
+
+@pytest.fixture
+def migrated_data(transactional_db):
+    """For tests on committed data (live server, real worker): the rows migrate left.
+
+    Transactional tests empty every table when they end, including the rows that data
+    migrations wrote. Django's serialized_rollback restores them, but not for tests that run
+    inside Playwright's greenlet, where the test sees another connection object; this fixture
+    restores them on whatever connection the test has.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+    from wagtail.models import Site
+
+    if not Site.objects.exists():
+        # The previous flush re-created content types and permissions; start from empty.
+        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+        connection.creation.deserialize_db_from_string(_MIGRATED_DATA[0])

@@ -85,7 +85,7 @@ def eager_off():
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrated_data")
 def test_a_real_worker_runs_a_task_through_the_broker(worker, eager_off, organization):
     invitation = Invitation.objects.create(
         organization=organization,

@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Organization, Role
@@ -9,7 +10,12 @@ TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
 
 class OrganizationForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIME_ZONE_CHOICES,
+        initial=settings.PRECIS_DEFAULT_TIME_ZONE,
+        help_text=_("Billing periods start and end at midnight in this time zone."),
+    )
     website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
 
     class Meta:

@@ -1,5 +1,7 @@
 """Request-wide account state: the active organization, and the MFA requirement."""
 
+from urllib.parse import urlencode
+
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
@@ -59,7 +61,8 @@ class RequireMfaMiddleware:
             and selectors.user_requires_mfa(user)
             and not selectors.user_has_mfa(user)
         ):
-            return redirect(reverse("mfa_activate_totp") + f"?next={request.path}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('mfa_activate_totp')}?{query}")
         return self.get_response(request)
 
     @staticmethod

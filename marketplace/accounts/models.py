@@ -99,6 +99,7 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=Q(is_buyer=True) | Q(is_vendor=True),
                 name="organization_buys_or_sells",
+                violation_error_message=_("Choose at least one: buy, sell, or both."),
             ),
         ]
 

@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
 
-DEVICES = {
+SCREENS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
@@ -39,24 +39,24 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": executable}
 
 
-@pytest.fixture(params=list(DEVICES))
-def device(request):
+@pytest.fixture(params=list(SCREENS))
+def screen(request):
     return request.param
 
 
 @pytest.fixture
-def browser_context_args(browser_context_args, device):
-    return {**browser_context_args, **DEVICES[device], "locale": "en-US"}
+def browser_context_args(browser_context_args, screen):
+    return {**browser_context_args, **SCREENS[screen], "locale": "en-US"}
 
 
 @pytest.fixture
-def shoot(page, device, request):
-    """shoot("name") saves a full-page screenshot named after the test, step and device."""
+def shoot(page, screen, request):
+    """shoot("name") saves a full-page screenshot named after the test, step and screen."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     test = request.node.originalname
 
     def _shoot(step: str) -> Path:
-        path = SCREENSHOTS / f"{test}--{step}--{device}.png"
+        path = SCREENSHOTS / f"{test}--{step}--{screen}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 

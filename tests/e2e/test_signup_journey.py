@@ -9,15 +9,15 @@ from playwright.sync_api import expect
 from marketplace.accounts.models import Membership
 from tests.e2e.conftest import open_menu
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("migrated_data")
 
 PASSWORD = "Plant-floor-2026!"
 
 
 def test_sign_up_confirm_create_organization_switch_language_sign_out(
-    live_server, page, mailoutbox, shoot, device
+    live_server, page, mailoutbox, shoot, screen
 ):
-    email = f"engineer-{device}@huaxin.example"
+    email = f"engineer-{screen}@huaxin.example"
 
     page.goto(live_server.url + "/")
     expect(page.locator("h1")).to_contain_text("Small, fast, light, precise")
