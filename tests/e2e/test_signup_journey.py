@@ -54,6 +54,7 @@ def test_sign_up_confirm_create_organization_switch_language_sign_out(
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(re.compile(r"/zh-hans/orgs/"))
     expect(page.locator("h1")).to_contain_text("Huaxin Precision Parts")
+    expect(page.locator("main")).to_contain_text("成员")  # "Members", from our translations
     shoot("07-organization-zh-hans")
 
     open_menu(page)
