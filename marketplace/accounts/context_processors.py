@@ -1,4 +1,5 @@
 from marketplace.accounts import selectors
+from marketplace.accounts.middleware import active_organization
 
 
 def organizations(request):
@@ -6,7 +7,8 @@ def organizations(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    memberships = list(selectors.memberships_of(user))
     return {
-        "active_organization": getattr(request, "organization", None),
-        "my_memberships": selectors.memberships_of(user),
+        "active_organization": active_organization(request, memberships),
+        "my_memberships": memberships,
     }

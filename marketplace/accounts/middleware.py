@@ -11,17 +11,20 @@ from marketplace.accounts import selectors
 ACTIVE_ORGANIZATION_SESSION_KEY = "precis_active_organization"
 
 
-def _active_organization(request):
+def active_organization(request, memberships=None):
+    """The organization chosen in the switcher if still a member there, else the first joined.
+
+    Pass the person's memberships when they are already loaded to save the query.
+    """
     if not request.user.is_authenticated:
         return None
-    memberships = selectors.memberships_of(request.user)
+    if memberships is None:
+        memberships = list(selectors.memberships_of(request.user))
     wanted = request.session.get(ACTIVE_ORGANIZATION_SESSION_KEY)
-    if wanted is not None:
-        membership = memberships.filter(organization_id=wanted).first()
-        if membership is not None:
-            return membership.organization
-    membership = memberships.order_by("created_at").first()
-    return membership.organization if membership else None
+    chosen = next((m for m in memberships if m.organization_id == wanted), None)
+    if chosen is None and memberships:
+        chosen = min(memberships, key=lambda m: m.created_at)
+    return chosen.organization if chosen else None
 
 
 class ActiveOrganizationMiddleware:
@@ -36,7 +39,7 @@ class ActiveOrganizationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.organization = SimpleLazyObject(lambda: _active_organization(request))
+        request.organization = SimpleLazyObject(lambda: active_organization(request))
         return self.get_response(request)
 
 

@@ -59,10 +59,8 @@ def organizations_for(user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user)
 
 
-def organization_for(
-    user: User, slug: str, permission: Permission = Permission.VIEW
-) -> Organization:
-    """The organization with this slug if the user belongs to it; 404 otherwise, 403 by role."""
+def membership_in(user: User, slug: str, permission: Permission = Permission.VIEW) -> Membership:
+    """The user's membership in the organization with this slug; 404 if none, 403 by role."""
     membership = (
         Membership.objects.select_related("organization")
         .filter(user=user, organization__slug=slug)
@@ -74,7 +72,14 @@ def organization_for(
         raise Http404("No such organization.")
     if not role_allows(membership.role, permission):
         raise PermissionDenied("Your role in this organization does not allow this.")
-    return membership.organization
+    return membership
+
+
+def organization_for(
+    user: User, slug: str, permission: Permission = Permission.VIEW
+) -> Organization:
+    """The organization with this slug if the user belongs to it; 404 otherwise, 403 by role."""
+    return membership_in(user, slug, permission).organization
 
 
 def scope(queryset: QuerySet[M], user: User, *, via: str = "organization") -> QuerySet[M]:

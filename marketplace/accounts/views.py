@@ -15,9 +15,10 @@ from marketplace.accounts.middleware import ACTIVE_ORGANIZATION_SESSION_KEY
 from marketplace.accounts.models import Invitation, Membership
 from marketplace.accounts.policies import (
     Permission,
-    has_permission,
+    membership_in,
     object_for,
     organization_for,
+    role_allows,
 )
 from marketplace.errors import ServiceError
 
@@ -60,8 +61,9 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = organization_for(request.user, slug)
-    can_manage = has_permission(request.user, organization, Permission.MANAGE_MEMBERS)
+    membership = membership_in(request.user, slug)
+    organization = membership.organization
+    can_manage = role_allows(membership.role, Permission.MANAGE_MEMBERS)
     return render(
         request,
         "accounts/organization_detail.html",
@@ -70,7 +72,7 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "members": selectors.members_of(organization),
             "invitations": selectors.pending_invitations_of(organization) if can_manage else [],
             "can_manage": can_manage,
-            "can_edit": has_permission(request.user, organization, Permission.EDIT_ORGANIZATION),
+            "can_edit": role_allows(membership.role, Permission.EDIT_ORGANIZATION),
             "invitation_form": InvitationForm(),
             "role_choices": RoleForm.base_fields["role"].choices,
         },

@@ -21,3 +21,17 @@ def test_switching_language_shows_the_chinese_home_page(client):
     # The switcher on a Chinese page posts to the Chinese address of the same view.
     english = client.post("/zh-hans/i18n/setlang/", {"language": "en", "next": "/zh-hans/"})
     assert english["Location"] == "/"
+
+
+@pytest.mark.parametrize("path", ["/", "/zh-hans/", "/accounts/login/", "/accounts/signup/"])
+def test_pages_load_every_asset_from_the_site_itself(client, path):
+    import re
+
+    call_command("seed_demo")
+    html = client.get(path).content.decode()
+    assets = re.findall(r'<(?:script|img)[^>]*\ssrc="([^"]+)"', html) + re.findall(
+        r'<link[^>]*\shref="([^"]+)"', html
+    )
+    assert assets, "the page loads no assets at all"
+    external = [url for url in assets if not url.startswith("/") and "://testserver/" not in url]
+    assert external == []

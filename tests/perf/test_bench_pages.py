@@ -14,9 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_home_page():
     call_command("seed_demo")
     client = Client()
-    english = measure("GET / (home page, English)", lambda: client.get("/"))
-    chinese = measure("GET /zh-hans/ (home page, Chinese)", lambda: client.get("/zh-hans/"))
-    assert english["queries"] == chinese["queries"]
+    measure("GET / (home page, English)", lambda: client.get("/"))
+    measure("GET /zh-hans/ (home page, Chinese)", lambda: client.get("/zh-hans/"))
 
 
 def test_organization_page_queries_stay_flat_as_members_grow():
