@@ -22,7 +22,7 @@ translations: $(INSTALLED)
 
 # Extract new strings for translators (needs GNU gettext's xgettext).
 messages: $(INSTALLED)
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i '.venv/*' -i 'var/*'
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i '.venv/*' -i 'var/*' -i 'tests/*' -i 'test-results/*'
 
 run: translations
 	$(PY) manage.py migrate --noinput

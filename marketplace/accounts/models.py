@@ -161,6 +161,8 @@ class Invitation(models.Model):
     )
     email = models.EmailField(_("email address"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # The language the inviter was using: the email is written in it.
+    language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="en")
     key = models.CharField(max_length=64, unique=True, default=_new_invitation_key, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     invited_by = models.ForeignKey(

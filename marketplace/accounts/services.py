@@ -1,7 +1,8 @@
 """Writes for accounts: organizations, memberships and invitations."""
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -98,8 +99,13 @@ def invitation_create(
         raise Conflict(
             _("%(email)s already has a pending invitation.") % {"email": email}, code="invited"
         )
+    language = translation.get_language()
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, invited_by=actor
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=actor,
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
     )
     transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
     return invitation

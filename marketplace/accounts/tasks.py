@@ -26,7 +26,7 @@ def invitation_send(invitation_id: int) -> None:
     if invitation is None:  # revoked or accepted since: nothing to send
         return
     base_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(invitation.language):
         context = {
             "invitation": invitation,
             "accept_url": base_url + reverse("accounts:invitation", args=[invitation.key]),

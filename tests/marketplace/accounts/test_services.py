@@ -115,3 +115,14 @@ def test_the_last_owner_can_neither_leave_nor_be_demoted(organization, owner):
     services.membership_change_role(actor=second.user, membership=membership, role=Role.ADMIN)
     membership.refresh_from_db()
     assert membership.role == Role.ADMIN
+
+
+def test_invitation_email_is_written_in_the_inviters_language(
+    organization, owner, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
+        services.invitation_create(actor=owner, organization=organization, email="li@plant.cn")
+    assert mail.outbox[0].subject.startswith("您")
+    assert "/zh-hans/orgs/invitations/" in mail.outbox[0].body

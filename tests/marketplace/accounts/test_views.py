@@ -56,3 +56,12 @@ def test_leaving_an_organization_as_a_member(client, user):
 
 def test_health_check(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_unknown_invitation_and_unknown_pages_explain_themselves(client):
+    closed = client.get(reverse("accounts:invitation", args=["no-such-key"]))
+    assert closed.status_code == 404
+    assert "This invitation is no longer valid" in closed.content.decode()
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    assert "We could not find that page" in missing.content.decode()
