@@ -41,6 +41,8 @@ urlpatterns += i18n_patterns(
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("marketplace.accounts.urls")),
+    path("catalog/", include("marketplace.storefront.urls")),
+    path("vendors/", include("marketplace.vendors.urls")),
     # Wagtail serves every other path, starting with the home page at /.
     path("", include(wagtail_urls)),
     prefix_default_language=False,

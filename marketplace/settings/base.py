@@ -26,6 +26,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 INSTALLED_APPS = [
     # Precis apps come first so that their templates override the libraries' ones.
     "marketplace.accounts",
+    "marketplace.catalog",
+    "marketplace.storefront",
+    "marketplace.vendors",
     "marketplace.demo",
     "billing",
     "cms",
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     # CMS
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

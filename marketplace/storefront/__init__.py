@@ -1,0 +1,1 @@
+"""Storefront: the pages where SMEs find, compare and review solutions and components."""

@@ -1,0 +1,1 @@
+"""Vendor portal: vendor organizations publish listings, versions and media; staff moderate."""
