@@ -48,4 +48,4 @@ bench: translations
 	$(PY) -m pytest tests/perf -p no:cacheprovider -q -s
 
 clean:
-	rm -rf var/cache var/test-broker var/test-precis.sqlite3 test-results
+	rm -rf var/cache var/test-broker-* var/test-precis-*.sqlite3* test-results

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from marketplace.accounts import api as accounts_api
+from marketplace.catalog import api as catalog_api
 from marketplace.errors import ServiceError
 
 
@@ -60,6 +61,28 @@ v1 = [
         "organizations/<slug:slug>/members/",
         accounts_api.OrganizationMemberListApi.as_view(),
         name="organization-members",
+    ),
+    path("listings/", catalog_api.ListingListApi.as_view(), name="listings"),
+    path("listings/<slug:slug>/", catalog_api.ListingDetailApi.as_view(), name="listing"),
+    path(
+        "vendor/listings/",
+        catalog_api.VendorListingListCreateApi.as_view(),
+        name="vendor-listings",
+    ),
+    path(
+        "vendor/listings/<slug:slug>/",
+        catalog_api.VendorListingDetailApi.as_view(),
+        name="vendor-listing",
+    ),
+    path(
+        "vendor/listings/<slug:slug>/submit/",
+        catalog_api.VendorListingSubmitApi.as_view(),
+        name="vendor-listing-submit",
+    ),
+    path(
+        "vendor/listings/<slug:slug>/versions/",
+        catalog_api.VendorListingVersionCreateApi.as_view(),
+        name="vendor-listing-versions",
     ),
 ]
 

@@ -41,6 +41,8 @@ def worker():
         "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
         "PRECIS_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
     }
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        env["PRECIS_TEST_BROKER_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
     process = subprocess.Popen(
         [
             sys.executable,
@@ -75,6 +77,9 @@ def worker():
         process.wait()
     reader.join(timeout=5)
     process.stdout.close()
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def test_a_real_worker_runs_a_task_through_the_broker(worker, eager_off, organiz
 
     invitations_expire.delay()
     # Sent, not run here: the row changes only when the worker has run the task.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         invitation.refresh_from_db()
         if invitation.status == Invitation.Status.EXPIRED:

@@ -1,6 +1,7 @@
 """Checks for uploaded screenshots: by their content, never by their file name."""
 
 import warnings
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -13,10 +14,17 @@ MAX_SIDE = 10_000
 ALLOWED_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
 
-def validate_image_upload(upload: UploadedFile) -> str:
+@dataclass(frozen=True)
+class CheckedImage:
+    extension: str  # matches the content, whatever the uploaded file was called
+    width: int
+    height: int
+
+
+def validate_image_upload(upload: UploadedFile) -> CheckedImage:
     """Raise ValidationError with a clear message unless this is a sane PNG, JPEG or WebP.
 
-    Returns the file extension that matches the content. The header is read first, so a
+    Returns what the content is. The header is read first, so a
     decompression bomb is refused by its declared size before any pixel is decoded.
     """
     if upload.size > MAX_BYTES:
@@ -35,7 +43,7 @@ def validate_image_upload(upload: UploadedFile) -> str:
                 if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                     raise ValidationError(
                         _(
-                            "The image is %(width)d×%(height)d pixels; the limit is "
+                            "The image is %(width)dx%(height)d pixels; the limit is "
                             "%(limit)d megapixels and %(side)d pixels a side."
                         )
                         % {
@@ -73,4 +81,4 @@ def validate_image_upload(upload: UploadedFile) -> str:
         ) from None
     finally:
         upload.seek(0)
-    return ALLOWED_FORMATS[kind]
+    return CheckedImage(ALLOWED_FORMATS[kind], width, height)

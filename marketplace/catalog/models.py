@@ -101,7 +101,10 @@ class Listing(models.Model):
     )
     works_offline = models.BooleanField(_("works offline"), default=False)
     edge_hardware = models.CharField(
-        _("edge hardware"), max_length=200, blank=True, help_text=_("For example: Raspberry Pi 4, Siemens IOT2050.")
+        _("edge hardware"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: Raspberry Pi 4, Siemens IOT2050."),
     )
 
     # Components only.

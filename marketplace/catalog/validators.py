@@ -25,7 +25,9 @@ def validate_semver(value: str) -> None:
 
 def validate_sha256(value: str) -> None:
     if not SHA256.match(value):
-        raise ValidationError(_("Give the artifact's SHA-256 checksum as 64 lower-case hex digits."))
+        raise ValidationError(
+            _("Give the artifact's SHA-256 checksum as 64 lower-case hex digits.")
+        )
 
 
 @cache

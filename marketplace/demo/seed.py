@@ -15,6 +15,7 @@ from wagtail.models import Locale, Site
 
 from cms.models import HomePage
 from marketplace.accounts.models import Membership, Organization, Role, User
+from marketplace.demo.catalog import seed_catalog
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,4 @@ def seed_demo(*, password: str) -> None:
     users = seed_users(password=password, organizations=organizations)
     seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
     seed_home_pages()
+    seed_catalog()

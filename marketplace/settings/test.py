@@ -1,10 +1,14 @@
 """Settings for the test suite (pytest-django)."""
 
+import os
 import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR, env
+
+# Test runs on one machine must not share a database file or a broker folder.
+_RUN = os.getpid()
 
 SECRET_KEY = "test-only-insecure-key-precis-0123456789-abcdefghijklmnop"  # noqa: S105
 PRECIS_ENVIRONMENT = "test"
@@ -20,7 +24,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 if not CELERY_BROKER_URL:
     # A broker that needs no server: a real worker process still consumes from it.
-    _broker_dir = env("PRECIS_TEST_BROKER_DIR", default=str(VAR_DIR / "test-broker"))
+    _broker_dir = env("PRECIS_TEST_BROKER_DIR", default=str(VAR_DIR / f"test-broker-{_RUN}"))
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
@@ -29,11 +33,10 @@ if not CELERY_BROKER_URL:
         "control_folder": _broker_dir,
     }
 
-    Path(_broker_dir).mkdir(parents=True, exist_ok=True)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a worker process and the live server share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-precis.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-precis-{_RUN}.sqlite3")}
 
 # A worker started by a test connects to the database that the test run created.
 if env("PRECIS_TEST_DATABASE_NAME", default=""):
