@@ -338,11 +338,13 @@ def image_add(
     if listing.images.count() >= MAX_IMAGES:
         raise Conflict(_("A listing has at most %(n)d images.") % {"n": MAX_IMAGES})
     try:
-        extension = validate_image_upload(upload)
+        checked = validate_image_upload(upload)
     except ValidationError as exc:
         raise ServiceError(exc.messages[0], code=exc.code or "invalid_image") from exc
     image = ListingImage(listing=listing, caption=caption.strip(), position=listing.images.count())
-    image.image.save(f"{slugify(listing.slug)}.{extension}", upload, save=False)
+    image.image.save(f"{slugify(listing.slug)}.{checked.extension}", upload, save=False)
+    # Assigning the file resets the dimension fields; the checked values are authoritative.
+    image.width, image.height = checked.width, checked.height
     image.save()
     return image
 
@@ -373,7 +375,9 @@ def review_create(
 ) -> Review:
     """A buyer organization reviews a published listing once (it may edit it later)."""
     if not organization.is_buyer or not has_permission(actor, organization, Permission.VIEW):
-        raise ServiceError(_("Reviews are written for a buyer organization you belong to."), status_code=403)
+        raise ServiceError(
+            _("Reviews are written for a buyer organization you belong to."), status_code=403
+        )
     if listing.vendor_id == organization.pk:
         raise ServiceError(_("A vendor cannot review its own listing."), status_code=403)
     if not listing.is_public:
@@ -383,7 +387,12 @@ def review_create(
     review, _created = Review.objects.update_or_create(
         listing=listing,
         organization=organization,
-        defaults={"author": actor, "rating": int(rating), "title": title.strip(), "body": body.strip()},
+        defaults={
+            "author": actor,
+            "rating": int(rating),
+            "title": title.strip(),
+            "body": body.strip(),
+        },
     )
     _refresh_rating(listing)
     return review

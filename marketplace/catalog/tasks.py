@@ -11,7 +11,10 @@ from marketplace.catalog.services import staff_emails
 
 
 @shared_task(
-    autoretry_for=(OSError,), retry_backoff=True, retry_kwargs={"max_retries": 5}, ignore_result=True
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
 )
 def listing_notify_vendor(listing_id: int, action: str) -> None:
     """Email the vendor's owners and admins (and staff, for a submission) about a step."""
