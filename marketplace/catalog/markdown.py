@@ -5,6 +5,8 @@ turned off, and nh3 (Ammonia) then keeps only an allow-list of tags, attributes 
 schemes, so that nothing executable survives whatever the parser lets through.
 """
 
+import html
+
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -39,5 +41,6 @@ def render_markdown(text: str) -> SafeString:
 
 
 def markdown_to_text(text: str) -> str:
-    """Plain text of the markdown (for search documents and meta descriptions)."""
-    return nh3.clean(_parser.render(text or ""), tags=set()).strip()
+    """Plain text of the markdown (for search documents and meta descriptions; escape it when
+    putting it in HTML, as templates do)."""
+    return html.unescape(nh3.clean(_parser.render(text or ""), tags=set())).strip()

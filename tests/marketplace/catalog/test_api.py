@@ -18,8 +18,11 @@ def catalog(vendor, vendor_user, staff):
         vendor,
         "Voltwise Meter",
         tagline="Energy monitoring per machine",
-        terms=[term("industry", "textiles"), term("scenario", "energy-management"),
-               term("pricing", "outcome-based")],
+        terms=[
+            term("industry", "textiles"),
+            term("scenario", "energy-management"),
+            term("pricing", "outcome-based"),
+        ],
         publish_by=staff,
     )
     vision = make_listing(
@@ -27,8 +30,11 @@ def catalog(vendor, vendor_user, staff):
         vendor,
         "Lumen Inspect",
         tagline="Visual inspection with one camera",
-        terms=[term("industry", "electronics"), term("scenario", "visual-quality-inspection"),
-               term("pricing", "free-trial")],
+        terms=[
+            term("industry", "electronics"),
+            term("scenario", "visual-quality-inspection"),
+            term("pricing", "free-trial"),
+        ],
         publish_by=staff,
     )
     draft = make_listing(vendor_user, vendor, "Secret Draft", terms=[term("industry", "textiles")])
@@ -47,9 +53,8 @@ def test_list_is_public_and_shows_published_listings_only(client, catalog):
 
 def test_filters_combine_keyword_and_facets(client, catalog):
     assert _slugs(client.get("/api/v1/listings/?q=energy")) == ["voltwise-meter"]
-    assert _slugs(client.get("/api/v1/listings/?industry=textiles,electronics&pricing=free-trial")) == [
-        "lumen-inspect"
-    ]
+    both = "/api/v1/listings/?industry=textiles,electronics&pricing=free-trial"
+    assert _slugs(client.get(both)) == ["lumen-inspect"]
     assert _slugs(client.get("/api/v1/listings/?scenario=energy-management&q=camera")) == []
 
 

@@ -45,7 +45,7 @@ def test_a_listing_goes_from_draft_to_review_to_published_with_history_and_email
 
 def test_only_staff_moderate_and_steps_follow_the_status(vendor, vendor_user, staff):
     listing = make_listing(vendor_user, vendor)
-    with pytest.raises(ServiceError, match="in review|not possible"):
+    with pytest.raises(ServiceError, match=r"not possible now"):
         services.listing_approve(actor=staff, listing=listing)
     services.listing_submit(actor=vendor_user, listing=listing)
     with pytest.raises(ServiceError, match="Only Precis staff"):
@@ -145,10 +145,10 @@ def test_reviews_come_from_buyers_and_update_the_rating(vendor, vendor_user, sta
         )
     listing.refresh_from_db()
     assert (listing.rating_average, listing.rating_count) == (3.5, 2)
+    seller = OrganizationFactory(is_vendor=True, is_buyer=True)
+    MembershipFactory(user=vendor_user, organization=seller)
+    listing.vendor = seller
     with pytest.raises(ServiceError, match="own listing"):
-        seller = OrganizationFactory(is_vendor=True, is_buyer=True)
-        MembershipFactory(user=vendor_user, organization=seller)
-        listing.vendor = seller
         services.review_create(
             actor=vendor_user, organization=seller, listing=listing, rating=5, title="t", body="b"
         )
