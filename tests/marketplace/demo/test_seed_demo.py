@@ -6,6 +6,14 @@ from django.test import Client
 from wagtail.models import Page, Revision
 
 from marketplace.accounts.models import Membership, Organization, User
+from marketplace.catalog.models import (
+    KpiClaim,
+    Listing,
+    ListingImage,
+    ListingVersion,
+    ModerationEvent,
+    Review,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +31,18 @@ def _snapshot():
         "authenticators": sorted(Authenticator.objects.values_list("user__email", "type")),
         "pages": sorted(Page.objects.values_list("url_path", "locale__language_code", "live")),
         "revisions": Revision.objects.count(),
+        "listings": sorted(
+            Listing.objects.values_list(
+                "slug", "status", "updated_at", "published_at", "rating_average", "search_document"
+            )
+        ),
+        "listing_terms": Listing.terms.through.objects.count(),
+        "components": Listing.components.through.objects.count(),
+        "versions": sorted(ListingVersion.objects.values_list("pk", "version", "artifact_sha256")),
+        "images": sorted(ListingImage.objects.values_list("pk", "image", "width")),
+        "claims": sorted(KpiClaim.objects.values_list("pk", "label", "value")),
+        "reviews": sorted(Review.objects.values_list("pk", "rating", "title")),
+        "moderation": ModerationEvent.objects.count(),
     }
 
 
@@ -34,6 +54,17 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert {"buyer@demo.test", "vendor@demo.test", "staff@demo.test"} <= {
         email for email, *_ in first["users"]
     }
+
+
+def test_demo_catalog_is_large_and_varied_enough_to_explore():
+    call_command("seed_demo")
+    published = Listing.objects.filter(status="published")
+    assert published.count() >= 40
+    assert published.values("vendor").distinct().count() >= 8
+    assert published.filter(kind="component").count() >= 10
+    assert all(listing.images.exists() for listing in published)
+    assert ListingVersion.objects.count() >= 40
+    assert Review.objects.count() >= 8
 
 
 def test_demo_accounts_sign_in_with_the_demo_password(monkeypatch):
