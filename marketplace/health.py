@@ -1,7 +1,13 @@
 """Liveness and readiness for load balancers and `make run`'s wait loop."""
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches nothing, so it is also the trivial baseline that
+    tests/perf compares real pages with."""
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

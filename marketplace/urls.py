@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/cms/v2/", cms_api.urls),
     path("api/", include(("marketplace.api", "api"), namespace="api")),
     path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path("sitemap.xml", sitemap),
 ]
 

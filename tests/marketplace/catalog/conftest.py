@@ -60,35 +60,7 @@ def png_upload(name="shot.png", size=(64, 48)) -> SimpleUploadedFile:
 
 
 def bulk_published(vendor, count: int, *, start: int = 0) -> None:
-    """Many published listings with terms and an image row each, written in a few queries."""
-    from django.utils import timezone
+    """Many published listings with terms and an image row each, in a few queries."""
+    from marketplace.demo.bulk import seed_bulk_listings
 
-    from marketplace.catalog.models import Listing, ListingImage
-
-    terms = list(Term.objects.filter(kind__in=["industry", "scenario", "deployment", "pricing"]))
-    now = timezone.now()
-    listings = Listing.objects.bulk_create(
-        Listing(
-            vendor=vendor,
-            slug=f"bulk-{start + i}",
-            name=f"Bulk solution {start + i}",
-            tagline="Monitors machines",
-            description="Monitors machines.",
-            status=Listing.Status.PUBLISHED,
-            published_at=now,
-            deploy_minutes=10 + i % 100,
-            min_ram_mb=256,
-            search_document=f"bulk solution {start + i} monitors machines",
-        )
-        for i in range(count)
-    )
-    through = Listing.terms.through
-    through.objects.bulk_create(
-        through(listing_id=listing.pk, term_id=terms[(i + k) % len(terms)].pk)
-        for i, listing in enumerate(listings)
-        for k in range(3)
-    )
-    ListingImage.objects.bulk_create(
-        ListingImage(listing=listing, image=f"listings/{listing.pk}/x.png", width=8, height=8)
-        for listing in listings
-    )
+    seed_bulk_listings(count, vendor_slug=vendor.slug, start=start)
