@@ -7,6 +7,8 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
+from marketplace.catalog import selectors as catalog
+
 
 class HomePage(Page):
     """The front page at `/`: what Precis offers SMEs and vendors, edited by staff in /cms/.
@@ -44,3 +46,12 @@ class HomePage(Page):
 
     class Meta:
         verbose_name = _("home page")
+
+    def get_context(self, request, *args, **kwargs):
+        """The catalog's featured and new listings and its industries, read through selectors."""
+        context = super().get_context(request, *args, **kwargs)
+        sections = catalog.home_sections()
+        context["featured"] = sections["featured"]
+        context["new"] = sections["new"]
+        context["industries"] = catalog.industries_with_counts()
+        return context

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from marketplace.accounts.models import User
 from marketplace.accounts.policies import scope
-from marketplace.catalog.models import Listing, ListingVersion, Review, Term
+from marketplace.catalog.models import Listing, ListingVersion, ModerationEvent, Review, Term
 
 SORTS = {
     "relevance": None,  # rank when searching, newest otherwise
@@ -173,25 +173,29 @@ def with_card_data(queryset: QuerySet[Listing]) -> QuerySet[Listing]:
 
 def listing_page(slug: str, *, viewer: User | None = None) -> Listing | None:
     """A listing for its public page: published, or any status for its vendor and staff."""
-    queryset = Listing.objects.filter(slug=slug).select_related("vendor").prefetch_related(
-        "terms",
-        "kpi_claims",
-        "images",
-        Prefetch("versions", queryset=ListingVersion.objects.order_by("-released_on", "-pk")),
-        Prefetch(
-            "components",
-            queryset=published_listings().select_related("vendor"),
-            to_attr="published_components",
-        ),
-        Prefetch(
-            "used_by",
-            queryset=published_listings().select_related("vendor"),
-            to_attr="published_users",
-        ),
-        Prefetch(
-            "reviews",
-            queryset=Review.objects.select_related("organization").order_by("-created_at"),
-        ),
+    queryset = (
+        Listing.objects.filter(slug=slug)
+        .select_related("vendor")
+        .prefetch_related(
+            "terms",
+            "kpi_claims",
+            "images",
+            Prefetch("versions", queryset=ListingVersion.objects.order_by("-released_on", "-pk")),
+            Prefetch(
+                "components",
+                queryset=published_listings().select_related("vendor"),
+                to_attr="published_components",
+            ),
+            Prefetch(
+                "used_by",
+                queryset=published_listings().select_related("vendor"),
+                to_attr="published_users",
+            ),
+            Prefetch(
+                "reviews",
+                queryset=Review.objects.select_related("organization").order_by("-created_at"),
+            ),
+        )
     )
     listing = queryset.first()
     if listing is None:
@@ -239,9 +243,7 @@ def home_sections(limit: int = 6) -> dict[str, list[Listing]]:
     """Featured (best rated), new, and per-industry counts for the storefront home."""
     base = with_card_data(published_listings())
     return {
-        "featured": list(
-            base.filter(rating_count__gt=0).order_by(*SORTS["rating"])[:limit]
-        ),
+        "featured": list(base.filter(rating_count__gt=0).order_by(*SORTS["rating"])[:limit]),
         "new": list(base.order_by(*SORTS["newest"])[:limit]),
     }
 
@@ -257,3 +259,68 @@ def industries_with_counts() -> list[tuple[Term, int]]:
 
 def rating_stars(average: Decimal | None) -> int:
     return round(average or 0)
+
+
+# Added for the vendor portal (marketplace/vendors).
+
+
+def component_choices(vendor, *, exclude: Listing | None = None) -> QuerySet[Listing]:
+    """Components a vendor's listing may build on: any published one, and the vendor's own."""
+    queryset = Listing.objects.filter(kind=Listing.Kind.COMPONENT).filter(
+        Q(status=Listing.Status.PUBLISHED) | Q(vendor=vendor)
+    )
+    if exclude is not None and exclude.pk:
+        queryset = queryset.exclude(pk=exclude.pk)
+    return queryset.select_related("vendor").order_by("name", "pk")
+
+
+def moderation_history(listing: Listing) -> QuerySet[ModerationEvent]:
+    """Every step of a listing's life, newest first, with who took it."""
+    return listing.moderation.select_related("actor").order_by("-created_at", "-pk")
+
+
+def moderation_queue_entries() -> QuerySet[Listing]:
+    """The moderation queue with the time of each listing's latest submission, oldest first.
+
+    moderation_queue() orders by updated_at, which moves a listing to the back whenever its
+    vendor edits it during review; the submission time is what staff work through.
+    """
+    submitted = ModerationEvent.objects.filter(
+        listing=OuterRef("pk"), action=ModerationEvent.Action.SUBMITTED
+    ).order_by("-created_at", "-pk")
+    return (
+        moderation_queue()
+        .annotate(submitted_at=Subquery(submitted.values("created_at")[:1]))
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
+    )
+
+
+# --- Storefront: facet counts for OR-within-a-facet filters ---------------------------------
+# Added by the storefront; the functions above are unchanged.
+
+
+def catalog_facets(query: CatalogQuery) -> list[Facet]:
+    """Facet counts for a filter sidebar where the values of one facet are alternatives (OR).
+
+    catalog_search() counts every facet under all filters, so once a buyer picks one industry
+    the other industries disappear (few listings have both). Here each facet is counted under
+    the free text and every *other* filter, with its own selection left out: a value's count is
+    what the results would hold if it were added to its facet. Two queries: terms and counts.
+    """
+    condition = Q()
+    for kind in FACET_KINDS:
+        matched, _ranked = _search(_filtered(query, skip_kind=kind), query.q)
+        condition |= Q(term__kind=kind, listing_id__in=matched.values("pk"))
+    counts = dict(
+        Term.listings.through.objects.filter(condition)
+        .values_list("term_id")
+        .annotate(n=Count("listing_id"))
+        .values_list("term_id", "n")
+    )
+    by_kind: dict[str, list[FacetValue]] = defaultdict(list)
+    for term in all_terms():
+        selected = term.slug in query.terms.get(term.kind, ())
+        if counts.get(term.pk) or selected:
+            by_kind[term.kind].append(FacetValue(term, counts.get(term.pk, 0), selected))
+    labels = dict(Term.Kind.choices)
+    return [Facet(kind, labels[kind], by_kind[kind]) for kind in FACET_KINDS if by_kind[kind]]

@@ -83,14 +83,18 @@ def listing_search_document(listing: Listing) -> str:
     return " ".join(p for p in parts if p).lower()
 
 
-def _save(listing: Listing) -> Listing:
+def _save(listing: Listing, *, fields: Iterable[str] | None = None) -> Listing:
+    """Validate and save; with `fields`, write only those (and never the status)."""
     if listing.license:
         listing.license = normalize_spdx_expression(listing.license)
     try:
         listing.full_clean(exclude=["search_document"])
     except ValidationError as exc:
         raise _validation_error(exc) from exc
-    listing.save()
+    if fields is None:
+        listing.save()
+    else:
+        listing.save(update_fields=[*fields, "license", "updated_at"])
     return listing
 
 
@@ -166,8 +170,12 @@ def listing_update(
     kpi_claims: Iterable[KpiClaimInput] | None = None,
     **fields,
 ) -> Listing:
-    """Change a listing's content. Published listings stay published; the change is public."""
+    """Change a listing's content. Published listings stay published; the change is public.
+
+    Only content fields are written, so an edit racing a moderation step keeps the new status.
+    """
     _ensure_vendor_member(actor, listing.vendor)
+    listing.status = Listing.objects.values_list("status", flat=True).get(pk=listing.pk)
     if listing.status in (Status.SUSPENDED, Status.ARCHIVED):
         raise Conflict(_("A suspended or archived listing cannot be edited."))
     unknown = set(fields) - EDITABLE_FIELDS
@@ -175,7 +183,7 @@ def listing_update(
         raise ServiceError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     for field, value in fields.items():
         setattr(listing, field, value)
-    _save(listing)
+    _save(listing, fields=fields)
     _set_relations(listing, terms=terms, components=components, kpi_claims=kpi_claims)
     return listing
 

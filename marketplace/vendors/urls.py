@@ -1,5 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from marketplace.vendors import views
 
 app_name = "vendors"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("listings/new/", views.listing_create, name="listing_create"),
+    path("listings/<slug:slug>/edit/", views.listing_edit, name="listing_edit"),
+    path("listings/<slug:slug>/versions/", views.listing_versions, name="listing_versions"),
+    path("listings/<slug:slug>/media/", views.listing_media, name="listing_media"),
+    path(
+        "listings/<slug:slug>/media/<int:pk>/remove/",
+        views.listing_image_remove,
+        name="listing_image_remove",
+    ),
+    path("listings/<slug:slug>/submit/", views.listing_submit, name="listing_submit"),
+    path("listings/<slug:slug>/archive/", views.listing_archive, name="listing_archive"),
+    path("moderation/", views.moderation_queue, name="moderation_queue"),
+    path("moderation/<slug:slug>/", views.moderation_detail, name="moderation_detail"),
+    path("moderation/<slug:slug>/approve/", views.moderation_approve, name="moderation_approve"),
+    path("moderation/<slug:slug>/reject/", views.moderation_reject, name="moderation_reject"),
+    path("moderation/<slug:slug>/suspend/", views.moderation_suspend, name="moderation_suspend"),
+    path(
+        "moderation/<slug:slug>/reinstate/",
+        views.moderation_reinstate,
+        name="moderation_reinstate",
+    ),
+]

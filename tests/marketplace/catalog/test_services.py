@@ -152,3 +152,11 @@ def test_reviews_come_from_buyers_and_update_the_rating(vendor, vendor_user, sta
         services.review_create(
             actor=vendor_user, organization=seller, listing=listing, rating=5, title="t", body="b"
         )
+
+
+def test_an_edit_from_a_stale_copy_keeps_the_new_status(vendor, vendor_user):
+    stale = make_listing(vendor_user, vendor)
+    services.listing_submit(actor=vendor_user, listing=Listing.objects.get(pk=stale.pk))
+    services.listing_update(actor=vendor_user, listing=stale, tagline="Sharper tagline")
+    fresh = Listing.objects.get(pk=stale.pk)
+    assert (fresh.status, fresh.tagline) == (Listing.Status.IN_REVIEW, "Sharper tagline")

@@ -1,0 +1,102 @@
+import io
+import struct
+import zlib
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from marketplace.accounts.models import Role
+from marketplace.catalog import services
+from marketplace.catalog.models import Listing
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+DESCRIPTION = "Counts parts on a conveyor.\n\n## Features\n\n- Runs on a Raspberry Pi\n"
+
+
+def with_mfa(user):
+    """Vendor owners and staff must have an authenticator, or pages send them to set one up."""
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def vendor(db):
+    return OrganizationFactory(name="Lumen Edge", slug="lumen-edge", is_vendor=True, is_buyer=False)
+
+
+@pytest.fixture
+def vendor_owner(vendor):
+    return with_mfa(MembershipFactory(organization=vendor, role=Role.OWNER).user)
+
+
+@pytest.fixture
+def rival_owner(db):
+    rival = OrganizationFactory(
+        name="Rival Robotics", slug="rival-robotics", is_vendor=True, is_buyer=False
+    )
+    return with_mfa(MembershipFactory(organization=rival, role=Role.OWNER).user)
+
+
+@pytest.fixture
+def staff(db):
+    return with_mfa(UserFactory(is_staff=True))
+
+
+@pytest.fixture
+def draft(vendor, vendor_owner) -> Listing:
+    return services.listing_create(
+        actor=vendor_owner,
+        vendor=vendor,
+        name="Lumen Count",
+        tagline="Counts parts from any camera",
+        description=DESCRIPTION,
+    )
+
+
+@pytest.fixture
+def in_review(draft, vendor_owner) -> Listing:
+    return services.listing_submit(actor=vendor_owner, listing=draft)
+
+
+def listing_data(**overrides) -> dict:
+    """What the editor posts: every field, and an empty formset of KPI claims."""
+    data = {
+        "kind": "solution",
+        "name": "Lumen Count",
+        "tagline": "Counts parts from any camera",
+        "description": DESCRIPTION,
+        "deploy_minutes": "15",
+        "min_ram_mb": "512",
+        "cpu_cores": "0.5",
+        "edge_hardware": "Raspberry Pi 4",
+        "license": "",
+        "repository_url": "",
+        "website": "",
+        "kpi-TOTAL_FORMS": "5",
+        "kpi-INITIAL_FORMS": "0",
+        "kpi-MIN_NUM_FORMS": "0",
+        "kpi-MAX_NUM_FORMS": "5",
+    }
+    data.update(overrides)
+    return data
+
+
+def png_bytes(size=(64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 140)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_upload(name="shot.png", size=(64, 48)) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, png_bytes(size), content_type="image/png")
+
+
+def bomb_png_upload(width=50_000, height=50_000) -> SimpleUploadedFile:
+    """A 1x1 PNG whose header claims width x height pixels (with a valid header checksum)."""
+    data = bytearray(png_bytes((1, 1)))
+    # Signature (8 bytes), then the IHDR chunk: length (4), type (4), data (13), CRC (4).
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return SimpleUploadedFile("bomb.png", bytes(data), content_type="image/png")
