@@ -143,7 +143,7 @@ class ListingFilter(django_filters.FilterSet):
             },
             sort=data.get("sort") or "relevance",
         )
-        return selectors.catalog_search(query).listings
+        return selectors.catalog_search(query, with_facets=False).listings
 
 
 class ListingListApi(ListAPIView):

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
@@ -33,6 +34,9 @@ FOOTPRINT_RANGES = {
         "8192": Q(min_ram_mb__lte=8192),
     },
 }
+# The search document as PostgreSQL's full-text vector; the GIN index of migration 0003 is built
+# on exactly this expression.
+SEARCH_VECTOR = SearchVector("search_document", config="simple")
 FACET_KINDS = [
     Term.Kind.INDUSTRY,
     Term.Kind.SCENARIO,
@@ -74,17 +78,22 @@ def published_listings() -> QuerySet[Listing]:
 
 
 def _search(queryset: QuerySet[Listing], q: str) -> tuple[QuerySet[Listing], bool]:
-    """Full text on PostgreSQL, word-by-word containment elsewhere; returns (qs, ranked)."""
+    """Full text on PostgreSQL, word-by-word containment elsewhere; returns (qs, ranked).
+
+    On PostgreSQL the match uses the GIN index on the search document (migration 0003); the
+    rank is computed only for the rows that match.
+    """
     words = q.lower().split()
     if not words:
         return queryset, False
     if connection.vendor == "postgresql" and q.isascii():
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+        from django.contrib.postgres.search import SearchQuery, SearchRank
 
-        vector = SearchVector("search_document", config="simple")
         query = SearchQuery(q, config="simple", search_type="websearch")
         return (
-            queryset.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0),
+            queryset.annotate(document=SEARCH_VECTOR)
+            .filter(document=query)
+            .annotate(rank=SearchRank(SEARCH_VECTOR, query)),
             True,
         )
     # SQLite, and Chinese text (which PostgreSQL's parsers do not split into words).
@@ -93,17 +102,27 @@ def _search(queryset: QuerySet[Listing], q: str) -> tuple[QuerySet[Listing], boo
     return queryset, False
 
 
-def _filtered(query: CatalogQuery, *, skip_kind: str | None = None) -> QuerySet[Listing]:
+def _selected_term_ids(query: CatalogQuery, terms: list[Term]) -> dict[str, list[int]]:
+    return {
+        kind: [t.pk for t in terms if t.kind == kind and t.slug in slugs]
+        for kind, slugs in query.terms.items()
+        if slugs
+    }
+
+
+def _filtered(
+    query: CatalogQuery, selected: dict[str, list[int]], *, skip_kind: str | None = None
+) -> QuerySet[Listing]:
     queryset = published_listings()
     if query.kind in Listing.Kind.values:
         queryset = queryset.filter(kind=query.kind)
-    for kind, slugs in query.terms.items():
-        if slugs and kind != skip_kind:
+    for kind, term_ids in selected.items():
+        if kind != skip_kind:
             # Values of one facet are alternatives (OR); different facets narrow (AND).
             queryset = queryset.filter(
-                pk__in=Term.listings.through.objects.filter(
-                    term__kind=kind, term__slug__in=slugs
-                ).values("listing_id")
+                pk__in=Term.listings.through.objects.filter(term_id__in=term_ids).values(
+                    "listing_id"
+                )
             )
     for name in ("deploy", "ram"):
         key = getattr(query, name)
@@ -122,40 +141,63 @@ class CatalogResult:
     ranked: bool
 
 
-def catalog_search(query: CatalogQuery) -> CatalogResult:
-    """Listings matching the query, with counts for every facet value under the other filters."""
-    queryset = _filtered(query)
-    queryset, ranked = _search(queryset, query.q)
+def catalog_search(
+    query: CatalogQuery, *, terms: list[Term] | None = None, with_facets: bool = True
+) -> CatalogResult:
+    """Listings matching the query and, unless asked not to, the facet counts.
+
+    Pass the terms when the caller has loaded them already (the page needs them anyway).
+    """
+    terms = all_terms() if terms is None else terms
+    selected = _selected_term_ids(query, terms)
+    queryset, ranked = _search(_filtered(query, selected), query.q)
     if query.sort == "relevance":
         ordering = ["-rank", "-published_at", "-pk"] if ranked else SORTS["newest"]
     else:
         ordering = SORTS.get(query.sort) or SORTS["newest"]
-    listings = with_card_data(queryset.order_by(*ordering))
     return CatalogResult(
-        listings=listings,
-        facets=_facets(query, queryset),
-        total=queryset.count(),
+        listings=with_card_data(queryset.order_by(*ordering)),
+        facets=_facets(query, terms, selected, queryset) if with_facets else [],
+        total=queryset.count() if with_facets else 0,
         ranked=ranked,
     )
 
 
-def _facets(query: CatalogQuery, matched: QuerySet[Listing]) -> list[Facet]:
-    """Facet counts in one query: each listing-term pair of the matching listings, grouped.
+def _facets(
+    query: CatalogQuery,
+    terms: list[Term],
+    selected: dict[str, list[int]],
+    matched: QuerySet[Listing],
+) -> list[Facet]:
+    """Counts for every facet value, where the values of one facet are alternatives (OR).
 
-    Counts are for the listings matching every filter, so a value's count is what selecting it
-    (in addition) would show.
+    A facet with nothing selected is counted over the listings matching every filter; a facet
+    with a selection is counted with its own selection left out, so its other values stay on
+    offer and each count is what adding that value would show. One grouped query for all
+    facets without a selection, plus one per facet with a selection: simple queries that use
+    the term index, rather than one query OR-ing them together.
     """
-    counts = dict(
-        Term.listings.through.objects.filter(listing_id__in=matched.values("pk"))
-        .values_list("term_id")
-        .annotate(n=Count("listing_id"))
-        .values_list("term_id", "n")
-    )
+    through = Term.listings.through
+    kinds_of = {t.pk: t.kind for t in terms}
+
+    def count(listings: QuerySet[Listing], kinds: set[str]) -> dict[int, int]:
+        term_ids = [pk for pk, kind in kinds_of.items() if kind in kinds]
+        return dict(
+            through.objects.filter(term_id__in=term_ids, listing_id__in=listings.values("pk"))
+            .values_list("term_id")
+            .annotate(n=Count("listing_id"))
+            .values_list("term_id", "n")
+        )
+
+    counts = count(matched, {kind for kind in FACET_KINDS if kind not in selected})
+    for kind in selected:
+        without_own, _ranked = _search(_filtered(query, selected, skip_kind=kind), query.q)
+        counts.update(count(without_own, {kind}))
     by_kind: dict[str, list[FacetValue]] = defaultdict(list)
-    for term in all_terms():
-        selected = term.slug in query.terms.get(term.kind, ())
-        if counts.get(term.pk) or selected:
-            by_kind[term.kind].append(FacetValue(term, counts.get(term.pk, 0), selected))
+    for term in terms:
+        chosen = term.pk in selected.get(term.kind, ())
+        if counts.get(term.pk) or chosen:
+            by_kind[term.kind].append(FacetValue(term, counts.get(term.pk, 0), chosen))
     labels = dict(Term.Kind.choices)
     return [Facet(kind, labels[kind], by_kind[kind]) for kind in FACET_KINDS if by_kind[kind]]
 
@@ -297,30 +339,3 @@ def moderation_queue_entries() -> QuerySet[Listing]:
 
 # --- Storefront: facet counts for OR-within-a-facet filters ---------------------------------
 # Added by the storefront; the functions above are unchanged.
-
-
-def catalog_facets(query: CatalogQuery) -> list[Facet]:
-    """Facet counts for a filter sidebar where the values of one facet are alternatives (OR).
-
-    catalog_search() counts every facet under all filters, so once a buyer picks one industry
-    the other industries disappear (few listings have both). Here each facet is counted under
-    the free text and every *other* filter, with its own selection left out: a value's count is
-    what the results would hold if it were added to its facet. Two queries: terms and counts.
-    """
-    condition = Q()
-    for kind in FACET_KINDS:
-        matched, _ranked = _search(_filtered(query, skip_kind=kind), query.q)
-        condition |= Q(term__kind=kind, listing_id__in=matched.values("pk"))
-    counts = dict(
-        Term.listings.through.objects.filter(condition)
-        .values_list("term_id")
-        .annotate(n=Count("listing_id"))
-        .values_list("term_id", "n")
-    )
-    by_kind: dict[str, list[FacetValue]] = defaultdict(list)
-    for term in all_terms():
-        selected = term.slug in query.terms.get(term.kind, ())
-        if counts.get(term.pk) or selected:
-            by_kind[term.kind].append(FacetValue(term, counts.get(term.pk, 0), selected))
-    labels = dict(Term.Kind.choices)
-    return [Facet(kind, labels[kind], by_kind[kind]) for kind in FACET_KINDS if by_kind[kind]]

@@ -82,16 +82,11 @@ def _active_filters(parsed: CatalogRequest, terms_by_key: dict) -> list[ActiveFi
 def catalog(request: HttpRequest) -> HttpResponse:
     terms = selectors.all_terms()
     parsed = catalog_request_from(request.GET, terms)
-    result = selectors.catalog_search(parsed.query)
+    result = selectors.catalog_search(parsed.query, terms=terms)
     paginator = Paginator(result.listings, PAGE_SIZE)
     paginator.count = result.total  # counted by the search already: spare a second COUNT
     page = paginator.get_page(parsed.page)
-    # With a facet value chosen, recount so that the other values of its facet stay on offer.
-    facets = (
-        selectors.catalog_facets(parsed.query)
-        if any(parsed.query.terms.values())
-        else result.facets
-    )
+    facets = result.facets
     params = parsed.params()
     keep_search = QueryDict(mutable=True)
     if parsed.query.q:
