@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.models import (
     KpiClaim,
     Listing,
@@ -107,6 +108,7 @@ class ListingAdmin(admin.ModelAdmin):
         listing = form.instance
         listing.search_document = listing_search_document(listing)
         listing.save(update_fields=["search_document"])
+        catalog_changed()
 
 
 @admin.register(ListingVersion)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 
 from marketplace.accounts.models import User
 from marketplace.accounts.policies import scope
@@ -96,7 +97,21 @@ def _search(queryset: QuerySet[Listing], q: str) -> tuple[QuerySet[Listing], boo
             .annotate(rank=SearchRank(SEARCH_VECTOR, query)),
             True,
         )
-    # SQLite, and Chinese text (which PostgreSQL's parsers do not split into words).
+    if connection.vendor == "sqlite":
+        # The FTS5 trigram index of migration 0004 finds words of three or more characters;
+        # shorter ones are matched by a scan.
+        long_words = [w for w in words if len(w) >= 3]
+        if long_words:
+            match = " AND ".join('"{}"'.format(w.replace('"', '""')) for w in long_words)
+            queryset = queryset.filter(
+                pk__in=RawSQL(
+                    "SELECT rowid FROM catalog_listing_fts WHERE catalog_listing_fts MATCH %s",
+                    [match],
+                )
+            )
+        words = [w for w in words if len(w) < 3]
+    # Other databases, short words, and Chinese text on PostgreSQL (whose parsers do not split
+    # it into words): containment, word by word.
     for word in words:
         queryset = queryset.filter(search_document__contains=word)
     return queryset, False
@@ -181,13 +196,16 @@ def _facets(
     kinds_of = {t.pk: t.kind for t in terms}
 
     def count(listings: QuerySet[Listing], kinds: set[str]) -> dict[int, int]:
-        term_ids = [pk for pk, kind in kinds_of.items() if kind in kinds]
-        return dict(
-            through.objects.filter(term_id__in=term_ids, listing_id__in=listings.values("pk"))
+        # Grouped over the matching listings only (the listing index drives the join); terms
+        # of other kinds are dropped here rather than in SQL, which would make the database
+        # walk every row of those terms instead.
+        rows = (
+            through.objects.filter(listing_id__in=listings.values("pk"))
             .values_list("term_id")
             .annotate(n=Count("listing_id"))
             .values_list("term_id", "n")
         )
+        return {term_id: n for term_id, n in rows if kinds_of.get(term_id) in kinds}
 
     counts = count(matched, {kind for kind in FACET_KINDS if kind not in selected})
     for kind in selected:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.policies import Permission, has_permission
+from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.images import validate_image_upload
 from marketplace.catalog.markdown import markdown_to_text
 from marketplace.catalog.models import (
@@ -185,6 +186,7 @@ def listing_update(
         setattr(listing, field, value)
     _save(listing, fields=fields)
     _set_relations(listing, terms=terms, components=components, kpi_claims=kpi_claims)
+    catalog_changed()
     return listing
 
 
@@ -211,6 +213,7 @@ def _transition(
     listing.save(update_fields=["status", "published_at", "updated_at"])
     _record(listing, actor=actor, action=action, from_status=from_status, reason=reason)
     transaction.on_commit(lambda: _notify_vendor(listing.pk, action))
+    catalog_changed()
     return listing
 
 
@@ -331,6 +334,7 @@ def version_add(
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     item.save()
+    catalog_changed()
     return item
 
 
@@ -354,6 +358,7 @@ def image_add(
     # Assigning the file resets the dimension fields; the checked values are authoritative.
     image.width, image.height = checked.width, checked.height
     image.save()
+    catalog_changed()
     return image
 
 
@@ -362,6 +367,7 @@ def image_remove(*, actor: User, image: ListingImage) -> None:
     _ensure_vendor_member(actor, image.listing.vendor)
     image.image.delete(save=False)
     image.delete()
+    catalog_changed()
 
 
 def _refresh_rating(listing: Listing) -> None:
@@ -369,6 +375,7 @@ def _refresh_rating(listing: Listing) -> None:
     listing.rating_average = summary["average"]
     listing.rating_count = summary["count"]
     listing.save(update_fields=["rating_average", "rating_count"])
+    catalog_changed()
 
 
 @transaction.atomic

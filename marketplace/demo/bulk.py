@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.accounts.models import Organization
+from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.models import Listing, ListingImage, Term
 
 WORDS = (
@@ -43,6 +44,7 @@ def seed_bulk_listings(count: int, *, vendor_slug: str = "bulk-vendor", start: i
             for listing in listings
         )
         created += len(listings)
+    catalog_changed()
     return created
 
 

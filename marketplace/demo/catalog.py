@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from marketplace.accounts.models import Membership, Organization
 from marketplace.catalog import services
+from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.models import (
     KpiClaim,
     Listing,
@@ -198,6 +199,7 @@ def seed_catalog() -> None:
         document = services.listing_search_document(listing)
         if listing.search_document != document:
             Listing.objects.filter(pk=listing.pk).update(search_document=document)
+    catalog_changed()
     for name, organization_slug, rating, title, body in REVIEWS:
         organization = Organization.objects.get(slug=organization_slug)
         author = Membership.objects.filter(organization=organization).order_by("pk").first().user

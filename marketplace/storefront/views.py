@@ -5,19 +5,25 @@ unpublished listing is decided by the catalog's listing_page(); who may review o
 by the catalog's services (their ServiceError becomes a form error).
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.accounts.policies import Permission, has_permission
 from marketplace.catalog import selectors, services
+from marketplace.catalog.freshness import catalog_generation
 from marketplace.catalog.models import Listing, Review
 from marketplace.errors import ServiceError
 from marketplace.storefront.forms import (
@@ -79,40 +85,59 @@ def _active_filters(parsed: CatalogRequest, terms_by_key: dict) -> list[ActiveFi
     return chips
 
 
+# The catalog's body is cached per query and language until the catalog changes (its
+# generation number is part of the key) or this many seconds pass.
+CATALOG_CACHE_SECONDS = 300
+
+
 def catalog(request: HttpRequest) -> HttpResponse:
     terms = selectors.all_terms()
     parsed = catalog_request_from(request.GET, terms)
-    result = selectors.catalog_search(parsed.query, terms=terms)
-    paginator = Paginator(result.listings, PAGE_SIZE)
-    paginator.count = result.total  # counted by the search already: spare a second COUNT
-    page = paginator.get_page(parsed.page)
-    facets = result.facets
-    params = parsed.params()
-    keep_search = QueryDict(mutable=True)
-    if parsed.query.q:
-        keep_search["q"] = parsed.query.q
+    canonical_query = f"{parsed.params().urlencode()}&page={parsed.page}"
+    digest = hashlib.sha256(canonical_query.encode()).hexdigest()
+    key = f"catalog-body:{catalog_generation()}:{get_language()}:{digest}"
+    body = cache.get(key)
+    if body is None:
+        body = render_to_string(
+            "storefront/_catalog_body.html", _catalog_body_context(parsed, terms), request
+        )
+        cache.set(key, body, CATALOG_CACHE_SECONDS)
     return render(
         request,
         "storefront/catalog.html",
         {
             "query": parsed.query,
-            "params": params,
-            "result": result,
-            "facets": facets,
-            "page_obj": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=1)),
-            "active_filters": _active_filters(parsed, {(t.kind, t.slug): t for t in terms}),
-            "has_filters": parsed.has_filters,
-            "clear_url": _url_with(keep_search),
-            "kind_choices": KIND_CHOICES,
-            "deploy_choices": DEPLOY_CHOICES,
-            "ram_choices": RAM_CHOICES,
-            "sort_choices": SORT_CHOICES,
-            "max_compare": selectors.MAX_COMPARE,
+            "body": mark_safe(body),  # noqa: S308 - rendered by our own template just above
             # Filtered and sorted views are versions of the one catalog page.
             "canonical_url": request.build_absolute_uri(request.path),
         },
     )
+
+
+def _catalog_body_context(parsed, terms) -> dict:
+    result = selectors.catalog_search(parsed.query, terms=terms)
+    paginator = Paginator(result.listings, PAGE_SIZE)
+    paginator.count = result.total  # counted by the search already: spare a second COUNT
+    page = paginator.get_page(parsed.page)
+    keep_search = QueryDict(mutable=True)
+    if parsed.query.q:
+        keep_search["q"] = parsed.query.q
+    return {
+        "query": parsed.query,
+        "params": parsed.params(),
+        "result": result,
+        "facets": result.facets,
+        "page_obj": page,
+        "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=1)),
+        "active_filters": _active_filters(parsed, {(t.kind, t.slug): t for t in terms}),
+        "has_filters": parsed.has_filters,
+        "clear_url": _url_with(keep_search),
+        "kind_choices": KIND_CHOICES,
+        "deploy_choices": DEPLOY_CHOICES,
+        "ram_choices": RAM_CHOICES,
+        "sort_choices": SORT_CHOICES,
+        "max_compare": selectors.MAX_COMPARE,
+    }
 
 
 def _listing_or_404(request: HttpRequest, slug: str) -> Listing:
