@@ -13,12 +13,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.api.v2.router import WagtailAPIRouter
 from wagtail.api.v2.views import PagesAPIViewSet
+from wagtail.contrib.sitemaps import Sitemap as WagtailSitemap
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.documents.api.v2.views import DocumentsAPIViewSet
 from wagtail.images.api.v2.views import ImagesAPIViewSet
 
 from marketplace import health
+from marketplace.storefront.sitemaps import ListingSitemap
 
 cms_api = WagtailAPIRouter("wagtailapi")
 cms_api.register_endpoint("pages", PagesAPIViewSet)
@@ -33,7 +35,11 @@ urlpatterns = [
     path("api/", include(("marketplace.api", "api"), namespace="api")),
     path("healthz", health.healthz, name="healthz"),
     path("livez", health.livez, name="livez"),
-    path("sitemap.xml", sitemap),
+    path(
+        "sitemap.xml",
+        sitemap,
+        {"sitemaps": {"pages": WagtailSitemap, "listings": ListingSitemap}},
+    ),
 ]
 
 urlpatterns += i18n_patterns(

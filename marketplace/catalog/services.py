@@ -60,11 +60,15 @@ def _validation_error(exc: ValidationError) -> ServiceError:
     return ServiceError(" ".join(messages or exc.messages), code="invalid")
 
 
+# Words that name storefront pages beside /catalog/<slug>/ (marketplace/storefront/urls.py).
+RESERVED_SLUGS = frozenset({"compare"})
+
+
 def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
     base = slugify(name)[:80] or "listing"
     slug, n = base, 2
     taken = Listing.objects.exclude(pk=exclude_pk) if exclude_pk else Listing.objects.all()
-    while taken.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or taken.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 

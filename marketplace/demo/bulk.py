@@ -4,7 +4,7 @@ Written with bulk inserts (a few queries per thousand listings); each listing ge
 terms, an image row and a search document like those the services write.
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from marketplace.accounts.models import Organization
@@ -44,6 +44,10 @@ def seed_bulk_listings(count: int, *, vendor_slug: str = "bulk-vendor", start: i
             for listing in listings
         )
         created += len(listings)
+    # After a bulk load the planner's statistics are stale (a fresh PostgreSQL database has
+    # none until autovacuum runs); refresh them as one would after any bulk import.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     catalog_changed()
     return created
 

@@ -160,3 +160,7 @@ def test_an_edit_from_a_stale_copy_keeps_the_new_status(vendor, vendor_user):
     services.listing_update(actor=vendor_user, listing=stale, tagline="Sharper tagline")
     fresh = Listing.objects.get(pk=stale.pk)
     assert (fresh.status, fresh.tagline) == (Listing.Status.IN_REVIEW, "Sharper tagline")
+
+
+def test_a_listing_never_takes_the_slug_of_a_storefront_page(vendor, vendor_user):
+    assert make_listing(vendor_user, vendor, "Compare").slug == "compare-2"

@@ -27,3 +27,10 @@ def test_sitemap_lists_published_listings_in_both_languages(vendor):
     assert 'hreflang="x-default"' in xml
     assert "<lastmod>" in xml
     assert "quiet-draft" not in xml
+
+
+def test_the_site_sitemap_has_cms_pages_and_listings(client, vendor):
+    ListingFactory(vendor=vendor, name="Loom Vision")
+    xml = client.get("/sitemap.xml").content.decode()
+    assert "/catalog/loom-vision/" in xml
+    assert "<loc>http://localhost/</loc>" in xml  # the home page, served by Wagtail
