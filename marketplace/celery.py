@@ -9,7 +9,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.dev")
+if not os.environ.get("DJANGO_SETTINGS_MODULE"):  # unset or empty
+    os.environ["DJANGO_SETTINGS_MODULE"] = "marketplace.settings.dev"
 
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
