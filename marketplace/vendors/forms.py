@@ -129,7 +129,11 @@ class ListingForm(forms.ModelForm):
 
     def __init__(self, *args, vendor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["description"].help_text = markdown_help()
+        self.fields["description"].help_text = format_html(
+            "<strong>{}</strong> {}",
+            _("Needed before you submit for review."),
+            markdown_help(),
+        )
         self.fields["components"].queryset = component_choices(vendor, exclude=self.instance)
         # The model requires a licence of components; say so on the field rather than at the top.
         kind = self.data.get(self.add_prefix("kind")) if self.is_bound else self.instance.kind

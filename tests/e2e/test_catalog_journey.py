@@ -246,7 +246,7 @@ def test_vendor_drafts_previews_submits_and_staff_approve(live_server, page, sho
     page.get_by_test_id("preview").click()
     expect(page).to_have_url(re.compile(r"/catalog/lumen-count/$"))
     expect(page.get_by_test_id("preview-banner")).to_contain_text(
-        "Preview: this listing is draft, not public."
+        "Preview: this listing is not public (status: Draft)."
     )
     expect(page.get_by_role("heading", level=1)).to_have_text("Lumen Count")
     expect(page.get_by_test_id("listing-description").get_by_role("heading")).to_have_text(

@@ -15,7 +15,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-BANNER = "Preview: this listing is draft, not public."
+BANNER = "Preview: this listing is not public (status: Draft)."
 
 
 @pytest.fixture
