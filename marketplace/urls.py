@@ -43,9 +43,6 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    # Inside the patterns so that the switcher posts in the page's language, which lets Django
-    # translate the page's address into the chosen language.
-    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("marketplace.accounts.urls")),
     path("catalog/", include("marketplace.storefront.urls")),

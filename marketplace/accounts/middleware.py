@@ -75,6 +75,5 @@ class RequireMfaMiddleware:
             reverse("mfa_activate_totp"),
             reverse("account_logout"),
             reverse("account_reauthenticate"),
-            reverse("set_language"),
         )
         return path.startswith(allowed) or "/accounts/confirm-email/" in path

@@ -29,6 +29,19 @@ class TermAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name", "name_zh_hans"]
     ordering = ["kind", "position", "name"]
 
+    # Facets and their labels are cached with the catalog: a change shows at once.
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        catalog_changed()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        catalog_changed()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        catalog_changed()
+
 
 class KpiClaimInline(admin.TabularInline):
     model = KpiClaim

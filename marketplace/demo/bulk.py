@@ -1,8 +1,12 @@
 """Many published listings at once, for benchmarks and query-count tests.
 
-Written with bulk inserts (a few queries per thousand listings); each listing gets three facet
-terms, an image row and a search document like those the services write.
+Written with bulk inserts (a few queries per thousand listings). Each listing is tagged as a real
+one is: one industry, one or two scenarios, deployments and protocols, one pricing model, drawn
+at random but the same every run; it gets an image row and a search document like those the
+services write.
 """
+
+import random
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,12 +22,35 @@ WORDS = (
 )  # fmt: skip
 
 
+# How many terms of each kind a listing carries, at least and at most.
+TAGS = {
+    Term.Kind.INDUSTRY: (1, 1),
+    Term.Kind.SCENARIO: (1, 2),
+    Term.Kind.DEPLOYMENT: (1, 2),
+    Term.Kind.PROTOCOL: (1, 2),
+    Term.Kind.PRICING: (1, 1),
+}
+
+
+def _tags(terms_by_kind: dict[str, list[Term]], rng: random.Random) -> list[Term]:
+    return [
+        term
+        for kind, (low, high) in TAGS.items()
+        if terms_by_kind[kind]
+        for term in rng.sample(
+            terms_by_kind[kind], min(rng.randint(low, high), len(terms_by_kind[kind]))
+        )
+    ]
+
+
 @transaction.atomic
 def seed_bulk_listings(count: int, *, vendor_slug: str = "bulk-vendor", start: int = 0) -> int:
     vendor, _ = Organization.objects.get_or_create(
         slug=vendor_slug, defaults={"name": "Bulk Vendor", "is_vendor": True, "is_buyer": False}
     )
-    terms = list(Term.objects.order_by("kind", "position"))
+    terms_by_kind = {
+        kind: list(Term.objects.filter(kind=kind).order_by("position", "pk")) for kind in TAGS
+    }
     now = timezone.now()
     created = 0
     for offset in range(start, start + count, 1000):
@@ -33,9 +60,9 @@ def seed_bulk_listings(count: int, *, vendor_slug: str = "bulk-vendor", start: i
         )
         through = Listing.terms.through
         through.objects.bulk_create(
-            through(listing_id=listing.pk, term_id=terms[(listing.pk * 7 + k * 11) % len(terms)].pk)
-            for listing in listings
-            for k in range(3)
+            through(listing_id=listing.pk, term_id=term.pk)
+            for i, listing in enumerate(listings)
+            for term in _tags(terms_by_kind, random.Random(offset + i))  # noqa: S311 - not secret
         )
         ListingImage.objects.bulk_create(
             ListingImage(
@@ -44,12 +71,19 @@ def seed_bulk_listings(count: int, *, vendor_slug: str = "bulk-vendor", start: i
             for listing in listings
         )
         created += len(listings)
-    # After a bulk load the planner's statistics are stale (a fresh PostgreSQL database has
-    # none until autovacuum runs); refresh them as one would after any bulk import.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     catalog_changed()
     return created
+
+
+def refresh_statistics() -> None:
+    """After a bulk load, do what autovacuum would do later, as one does after any import.
+
+    The planner's statistics are stale (a fresh PostgreSQL database has none), and on
+    PostgreSQL the new rows of the search index wait in the GIN index's pending list, which
+    every search then scans row by row (VACUUM merges it). VACUUM runs outside a transaction.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _listing(vendor: Organization, n: int, now) -> Listing:

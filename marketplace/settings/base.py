@@ -109,6 +109,8 @@ TEMPLATES = [
                 "wagtail.contrib.settings.context_processors.settings",
                 "marketplace.accounts.context_processors.organizations",
             ],
+            # {% icon %} and {% translated_url %} are used on nearly every page.
+            "builtins": ["marketplace.templatetags.site"],
         },
     },
 ]

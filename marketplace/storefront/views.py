@@ -8,6 +8,7 @@ by the catalog's services (their ServiceError becomes a form error).
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -16,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -85,23 +87,52 @@ def _active_filters(parsed: CatalogRequest, terms_by_key: dict) -> list[ActiveFi
     return chips
 
 
-# The catalog's body is cached per query and language until the catalog changes (its
-# generation number is part of the key) or this many seconds pass.
+# The catalog is cached until the catalog changes (its generation number is part of every key)
+# or this many seconds pass: whole pages for visitors who are not signed in, and the body
+# below the header (which depends only on the query and the language) for everyone else.
 CATALOG_CACHE_SECONDS = 300
+MESSAGES_COOKIE = "messages"  # django.contrib.messages' cookie storage
+
+
+def _shared_page_key(request: HttpRequest, generation: int) -> str | None:
+    """The cache key of this page as every visitor without a session sees it, or None.
+
+    Such a visitor has no account menu, messages or CSRF token on the page (the language
+    switcher is links), so the page depends on its address alone.
+    """
+    if request.COOKIES.get(settings.SESSION_COOKIE_NAME) or request.COOKIES.get(MESSAGES_COOKIE):
+        return None
+    digest = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+    return f"catalog-page:{generation}:{digest}"
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
+    generation = catalog_generation()
+    page_key = _shared_page_key(request, generation)
+    page = cache.get(page_key) if page_key else None
+    if page is not None:
+        response = HttpResponse(page)
+    else:
+        response = _render_catalog(request, generation, cache_body=page_key is None)
+        if page_key:
+            cache.set(page_key, response.content, CATALOG_CACHE_SECONDS)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _render_catalog(request: HttpRequest, generation: int, *, cache_body: bool) -> HttpResponse:
     terms = selectors.all_terms()
     parsed = catalog_request_from(request.GET, terms)
     canonical_query = f"{parsed.params().urlencode()}&page={parsed.page}"
     digest = hashlib.sha256(canonical_query.encode()).hexdigest()
-    key = f"catalog-body:{catalog_generation()}:{get_language()}:{digest}"
-    body = cache.get(key)
+    key = f"catalog-body:{generation}:{get_language()}:{digest}"
+    body = cache.get(key) if cache_body else None
     if body is None:
         body = render_to_string(
             "storefront/_catalog_body.html", _catalog_body_context(parsed, terms), request
         )
-        cache.set(key, body, CATALOG_CACHE_SECONDS)
+        if cache_body:  # else the whole page is cached
+            cache.set(key, body, CATALOG_CACHE_SECONDS)
     return render(
         request,
         "storefront/catalog.html",

@@ -34,6 +34,10 @@ LOAD_SECONDS = 8
 CLIENT_THREADS = 4
 CACHE_DIR = Path(tempfile.gettempdir()) / f"precis-bench-cache-{os.getpid()}"
 SEARCH_WORDS = ("vision", "energy", "meter", "pump", "weld", "label", "safety", "andon")
+INDUSTRIES = ("electronics", "textiles", "chemicals", "machinery", "automotive-parts",
+              "food-beverage", "plastics-rubber", "pharmaceuticals", "metal-processing",
+              "building-materials")  # fmt: skip
+SORTS = ("relevance", "rating", "newest", "name")
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
@@ -134,14 +138,20 @@ def _measure(database: str, database_url: str) -> None:
                 time.sleep(0.2)
         for _ in range(20):  # warm both workers
             _get(base + "/livez")
-        # Cold: every request a query not seen before, so nothing comes from the cache.
-        cold = _server_times(
-            base + f"/catalog/?q={SEARCH_WORDS[i % len(SEARCH_WORDS)]}"
-            f"&industry=electronics&deployment=edge&sort=rating&page={1 + i // len(SEARCH_WORDS)}"
-            for i in range(SEQUENTIAL_REQUESTS)
-        )
+        # Cold: every request a search and two facets not asked before, so no page or body
+        # comes from the cache (a keyword, an industry and edge deployment, in four sorts).
+        cold_urls = [
+            base + f"/catalog/?q={word}&industry={industry}&deployment=edge&sort={sort}"
+            for sort in SORTS
+            for word in SEARCH_WORDS
+            for industry in INDUSTRIES
+        ][:SEQUENTIAL_REQUESTS]
+        cold = _server_times(cold_urls)
         # Warm: the same query again and again, as a popular catalog view is asked for.
         warm = _server_times(base + CATALOG_URL for _ in range(SEQUENTIAL_REQUESTS))
+        with urllib.request.urlopen(base + CATALOG_URL, timeout=30) as response:  # noqa: S310
+            cards = response.read().count(b'class="listing-card"')
+        assert cards == 24, f"the measured page shows {cards} listings, not a full page"
         catalog_rps = _throughput(base + CATALOG_URL)
         trivial_rps = _throughput(base + "/livez")
     finally:

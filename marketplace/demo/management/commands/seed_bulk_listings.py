@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.demo.bulk import seed_bulk_listings
+from marketplace.demo.bulk import refresh_statistics, seed_bulk_listings
 
 
 class Command(BaseCommand):
@@ -14,4 +14,5 @@ class Command(BaseCommand):
         if settings.PRECIS_ENVIRONMENT == "production":
             raise CommandError("seed_bulk_listings refuses to run under production settings.")
         created = seed_bulk_listings(count)
+        refresh_statistics()
         self.stdout.write(self.style.SUCCESS(f"{created} listings added."))
