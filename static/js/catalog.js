@@ -3,7 +3,8 @@
  * - a changed filter or sort submits the filter form at once (no "Apply" click), except inside
  *   the collapsed "Filters" panel on phones, where people tick several and press "Apply";
  * - empty fields stay out of the address;
- * - "Add to compare" allows at most data-max listings and says how many are ticked.
+ * - "Add to compare" allows at most data-max listings, says how many are ticked, and opens the
+ *   comparison with its columns in the order they were ticked (without script: page order).
  */
 (function () {
   "use strict";
@@ -64,6 +65,24 @@
     }
   }
 
-  boxes.forEach(function (box) { box.addEventListener("change", update); });
+  // Slugs in the order they were ticked; boxes ticked before the script ran come first.
+  var ticked = boxes.filter(function (box) { return box.checked; }).map(function (box) {
+    return box.value;
+  });
+
+  boxes.forEach(function (box) {
+    box.addEventListener("change", function () {
+      ticked = ticked.filter(function (slug) { return slug !== box.value; });
+      if (box.checked) ticked.push(box.value);
+      update();
+    });
+  });
+  compare.addEventListener("submit", function (event) {
+    if (ticked.length < 2) return;
+    event.preventDefault();
+    var params = new URLSearchParams();
+    ticked.forEach(function (slug) { params.append("slugs", slug); });
+    window.location.assign(compare.getAttribute("action") + "?" + params.toString());
+  });
   update();
 })();

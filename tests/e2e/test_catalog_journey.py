@@ -194,7 +194,11 @@ def test_buyer_searches_filters_opens_and_compares_listings(
 
     page.go_back()
     expect(page.locator("#results-count")).to_have_text("2 results")
-    for name in CAMERA_MATCHES:
+    # Ticked against the page's order: the comparison keeps the order of ticking.
+    in_page_order = page.locator(".listing-card__name").all_inner_texts()
+    assert sorted(in_page_order) == sorted(CAMERA_MATCHES)
+    ticked = list(reversed(in_page_order))
+    for name in ticked:
         page.get_by_role("checkbox", name=f"Add to compare {name}").check()
     expect(page.locator("[data-compare-status]")).to_have_text("2 of 4 selected")
     page.get_by_role("button", name="Compare selected").click()
@@ -202,8 +206,9 @@ def test_buyer_searches_filters_opens_and_compares_listings(
     expect(page).to_have_url(re.compile(r"/catalog/compare/\?slugs="))
     expect(page.get_by_role("heading", level=1)).to_have_text("Compare listings")
     table = page.get_by_role("table")
-    for name in CAMERA_MATCHES:
+    for name in ticked:
         expect(table.get_by_role("columnheader", name=name)).to_be_visible()
+    assert table.locator(".compare-head__name").all_inner_texts() == ticked
     expect(table).to_contain_text("10 minutes")
     expect(table).to_contain_text("30 minutes")
     shoot("03-compare")
