@@ -11,6 +11,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from billing import api as billing_api
 from marketplace.accounts import api as accounts_api
 from marketplace.catalog import api as catalog_api
 from marketplace.errors import ServiceError
@@ -84,6 +85,23 @@ v1 = [
         catalog_api.VendorListingVersionCreateApi.as_view(),
         name="vendor-listing-versions",
     ),
+    path(
+        "subscriptions/",
+        billing_api.SubscriptionListCreateApi.as_view(),
+        name="subscriptions",
+    ),
+    path(
+        "subscriptions/<int:pk>/installations/",
+        billing_api.InstallationCreateApi.as_view(),
+        name="subscription-installations",
+    ),
+    path(
+        "subscriptions/<int:pk>/usage/",
+        billing_api.SubscriptionUsageApi.as_view(),
+        name="subscription-usage",
+    ),
+    path("telemetry/events", billing_api.TelemetryEventsCreateApi.as_view(), name="telemetry"),
+    path("entitlements", billing_api.EntitlementsApi.as_view(), name="entitlements"),
 ]
 
 urlpatterns = [

@@ -283,6 +283,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.accounts.tasks.invitations_expire",
         "schedule": crontab(minute=15),
     },
+    "end-due-trials": {
+        "task": "billing.tasks.trials_end_due",
+        "schedule": crontab(minute="*/10"),
+    },
+    "remind-trials-ending": {
+        "task": "billing.tasks.trial_reminders_send",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""Billing's models, one module per sub-domain; import them from here."""
+
+from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
+from billing.models.subscriptions import (
+    BillingAccount,
+    Installation,
+    InstallationKey,
+    Subscription,
+    SubscriptionEvent,
+)
+from billing.models.telemetry import UsageEvent
+
+__all__ = [
+    "BillingAccount",
+    "Installation",
+    "InstallationKey",
+    "MeteredCharge",
+    "Metric",
+    "OutcomeCharge",
+    "Plan",
+    "PlanVersion",
+    "PriceTier",
+    "Subscription",
+    "SubscriptionEvent",
+    "UsageEvent",
+]

@@ -1,0 +1,172 @@
+"""Who uses what: billing accounts, subscriptions with their history, installations and keys."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing.models.plans import PlanVersion
+
+
+class BillingAccount(models.Model):
+    """How a buyer organization pays: what decides whether a trial may turn into a subscription.
+
+    A trial converts at its end when the buyer has a payment method or accepted invoice terms
+    on file; otherwise it expires.
+    """
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="billing_account"
+    )
+    invoice_terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    invoice_terms_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set by the payments gateway when a card is saved (the Stripe issue fills it in).
+    has_payment_method = models.BooleanField(default=False)
+    billing_email = models.EmailField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Billing account of {self.organization}"
+
+    @property
+    def can_pay(self) -> bool:
+        return self.has_payment_method or self.invoice_terms_accepted_at is not None
+
+
+class Subscription(models.Model):
+    """A buyer organization's use of one plan version, from trial to its end.
+
+    Periods are computed in the buyer's time zone (billing.periods).
+    """
+
+    class Status(models.TextChoices):
+        # Trying for free until trial_ends_at (or the usage allowance runs out).
+        TRIALING = "trialing", _("Trial")
+        # Paid for, period after period.
+        ACTIVE = "active", _("Active")
+        # A payment failed; still entitled while it is retried.
+        PAST_DUE = "past_due", _("Past due")
+        # Stopped by the buyer for a while: no entitlement, no recurring fee, data kept.
+        PAUSED = "paused", _("Paused")
+        # Ended by the buyer (at the end of a period).
+        CANCELED = "canceled", _("Canceled")
+        # The trial ended without a way to pay: entitlement off, data kept, one click to resume.
+        EXPIRED = "expired", _("Expired")
+
+    ENTITLED = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE)
+
+    buyer = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan_version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    trial_reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    cancel_at_period_end = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Usage before this instant belongs to periods already invoiced: a late event is still
+    # stored, and billed as an adjustment in the next invoice.
+    closed_through = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "trial_ends_at"], name="subscription_trial_due")]
+
+    def __str__(self) -> str:
+        return f"{self.buyer} on {self.plan_version}"
+
+    @property
+    def is_entitled(self) -> bool:
+        return self.status in self.ENTITLED
+
+
+class SubscriptionEvent(models.Model):
+    """Append-only history of a subscription: who changed what, and when."""
+
+    class Action(models.TextChoices):
+        TRIAL_STARTED = "trial_started", _("Trial started")
+        STARTED = "started", _("Subscribed")
+        ACTIVATED = "activated", _("Trial converted")
+        EXPIRED = "expired", _("Trial expired")
+        RESUMED = "resumed", _("Resumed")
+        PLAN_CHANGED = "plan_changed", _("Plan changed")
+        CANCEL_SCHEDULED = "cancel_scheduled", _("Cancellation scheduled")
+        CANCEL_UNDONE = "cancel_undone", _("Cancellation withdrawn")
+        CANCELED = "canceled", _("Canceled")
+        PAUSED = "paused", _("Paused")
+        PERIOD_RENEWED = "period_renewed", _("New period")
+        REMINDER_SENT = "reminder_sent", _("Trial reminder sent")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Installation(models.Model):
+    """Where a subscribed solution runs (a plant, a line or a machine); its keys push telemetry."""
+
+    class Kind(models.TextChoices):
+        PLANT = "plant", _("Plant")
+        LINE = "line", _("Line")
+        MACHINE = "machine", _("Machine")
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="installations"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PLANT)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["subscription", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InstallationKey(models.Model):
+    """An API key of an installation: shown once, stored as a hash, known by its prefix.
+
+    Keys are 256-bit random secrets, so a plain SHA-256 is the right hash (a slow password
+    hash would only slow every telemetry request). Rotating issues a new key and revokes the
+    old one.
+    """
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["installation", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,324 @@
+"""Billing's reads: keys, subscriptions a person may see, metered usage, entitlements.
+
+Metering happens in SQL: totals per metric and period (and per day for charts) are aggregated
+by the database, never by looping over events in Python.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lag, TruncDate
+
+from billing import keys
+from billing.models import InstallationKey, Metric, Plan, Subscription, UsageEvent
+from billing.money import QUANTITY_PLACES
+from marketplace.accounts.models import User
+from marketplace.accounts.policies import scope
+
+
+def installation_key_for(raw_key: str) -> InstallationKey | None:
+    """The active key matching this secret, with its installation and subscription; else None."""
+    prefix = keys.prefix_of(raw_key)
+    if prefix is None:
+        return None
+    record = (
+        InstallationKey.objects.select_related(
+            "installation__subscription__plan_version__plan",
+            "installation__subscription__buyer",
+        )
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if record is None or not keys.matches(raw_key, record.key_hash):
+        return None
+    return record
+
+
+def subscriptions_for(user: User) -> QuerySet[Subscription]:
+    """Subscriptions of the organizations the user belongs to."""
+    return scope(Subscription.objects.all(), user, via="buyer").select_related(
+        "buyer", "plan_version__plan__listing"
+    )
+
+
+def offered_plans(listing, *, buyer=None) -> list[Plan]:
+    """Plans on offer for a listing: the published public ones, and the buyer's private ones."""
+    plans = listing.plans.filter(is_published=True).prefetch_related(
+        "versions__metered_charges__tiers",
+        "versions__metered_charges__metric",
+        "versions__outcome_charges__metric",
+    )
+    return [
+        plan
+        for plan in plans
+        if plan.private_for_id is None or (buyer is not None and plan.private_for_id == buyer.pk)
+    ]
+
+
+# --- Metering ---------------------------------------------------------------------------------
+
+QUANTUM = Decimal(1).scaleb(-QUANTITY_PLACES)
+# A running total's increase between two readings; lower than before means it restarted at 0.
+INCREASE_SQL = "CASE WHEN prev IS NULL THEN 0 WHEN value >= prev THEN value - prev ELSE value END"
+
+
+def _events(subscription: Subscription, metrics: list[Metric], end: datetime):
+    return UsageEvent.objects.filter(
+        subscription=subscription, metric__in=metrics, occurred_at__lt=end
+    )
+
+
+def _cumulative(
+    subscription: Subscription,
+    metrics: list[Metric],
+    start: datetime,
+    end: datetime,
+    *,
+    by_day: zoneinfo.ZoneInfo | None = None,
+) -> list[tuple]:
+    """Increases of running totals in [start, end), per metric (and per local day).
+
+    Readings are ordered by time, then id, per installation, whatever order they arrived in;
+    the reading before `start` is the baseline of the first one inside. The ORM computes the
+    previous reading (a window); the outer sum over it is SQL, as SQL cannot aggregate a window
+    in the same query.
+    """
+    if not metrics:
+        return []
+    inner = _events(subscription, metrics, end).annotate(
+        prev=Window(
+            Lag("value"),
+            partition_by=[F("installation_id"), F("metric_id")],
+            order_by=[F("occurred_at").asc(), F("client_id").asc()],
+        )
+    )
+    columns = ["metric_id", "value", "occurred_at", "prev"]
+    if by_day is not None:
+        inner = inner.annotate(day=TruncDate("occurred_at", tzinfo=by_day))
+        columns.append("day")
+    inner_sql, params = inner.values(*columns).query.sql_with_params()
+    group = "metric_id, day" if by_day is not None else "metric_id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {group}, SUM({INCREASE_SQL}) FROM ({inner_sql}) readings "  # noqa: S608
+            f"WHERE occurred_at >= %s GROUP BY {group}",
+            [*params, connection.ops.adapt_datetimefield_value(start)],
+        )
+        return cursor.fetchall()
+
+
+def _aggregate(metric: Metric):
+    if metric.aggregation == Metric.Aggregation.COUNT:
+        return Count("pk")
+    if metric.aggregation == Metric.Aggregation.MAX:
+        return Max("value")
+    if metric.aggregation == Metric.Aggregation.UNIQUE:
+        if metric.unique_property:
+            return Count(KT(f"properties__{metric.unique_property}"), distinct=True)
+        return Count("value", distinct=True)
+    return Sum("value")
+
+
+def _decimal(value) -> Decimal:
+    """A total from the database as a Decimal of QUANTITY_PLACES decimals.
+
+    PostgreSQL sums numeric exactly. SQLite has no decimal type and sums in double precision
+    (about 15 significant digits): its float is read through its shortest repr and quantized,
+    as Django does for DecimalField.
+    """
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(value).quantize(QUANTUM)
+
+
+def usage_totals(
+    subscription: Subscription,
+    start: datetime,
+    end: datetime,
+    *,
+    metrics: list[Metric] | None = None,
+) -> dict[str, Decimal]:
+    """Metered usage per metric code in [start, end), every metric of the listing present."""
+    if metrics is None:
+        metrics = list(Metric.objects.filter(listing_id=subscription.plan_version.plan.listing_id))
+    totals = {metric.code: Decimal(0) for metric in metrics}
+    by_id = {metric.pk: metric for metric in metrics}
+    cumulative = [m for m in metrics if m.mode == Metric.Mode.CUMULATIVE]
+    for metric_id, total in _cumulative(subscription, cumulative, start, end):
+        totals[by_id[metric_id].code] = _decimal(total)
+    window = UsageEvent.objects.filter(
+        subscription=subscription, occurred_at__gte=start, occurred_at__lt=end
+    )
+    plain = [m for m in metrics if m.mode == Metric.Mode.DELTA]
+    latest = [m for m in plain if m.aggregation == Metric.Aggregation.LATEST]
+    aggregated = [m for m in plain if m.aggregation != Metric.Aggregation.LATEST]
+    if aggregated:
+        row = window.aggregate(**{f"m{m.pk}": _filtered(_aggregate(m), m) for m in aggregated})
+        for metric in aggregated:
+            totals[metric.code] = _decimal(row[f"m{metric.pk}"])
+    if latest:
+        newest = window.filter(metric=OuterRef("pk")).order_by("-occurred_at", "-client_id")
+        for metric_id, value in Metric.objects.filter(pk__in=[m.pk for m in latest]).values_list(
+            "pk", Subquery(newest.values("value")[:1])
+        ):
+            totals[by_id[metric_id].code] = _decimal(value)
+    return totals
+
+
+def _filtered(aggregate, metric: Metric):
+    aggregate.filter = Q(metric_id=metric.pk)
+    return aggregate
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    metric: Metric
+    days: list[tuple[date, Decimal]]
+
+
+def usage_by_day(subscription: Subscription, start: datetime, end: datetime) -> list[DailyUsage]:
+    """Per metric, its usage on each local day (in the buyer's time zone) of [start, end)."""
+    tz = zoneinfo.ZoneInfo(subscription.buyer.time_zone)
+    metrics = list(Metric.objects.filter(listing_id=subscription.plan_version.plan.listing_id))
+    days: dict[int, dict[date, Decimal]] = {m.pk: {} for m in metrics}
+    cumulative = [m for m in metrics if m.mode == Metric.Mode.CUMULATIVE]
+    for metric_id, day, total in _cumulative(subscription, cumulative, start, end, by_day=tz):
+        days[metric_id][_as_date(day)] = _decimal(total)
+    plain = [m for m in metrics if m.mode == Metric.Mode.DELTA]
+    if plain:
+        rows = (
+            UsageEvent.objects.filter(
+                subscription=subscription,
+                metric__in=plain,
+                occurred_at__gte=start,
+                occurred_at__lt=end,
+            )
+            .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+            .values("metric_id", "day")
+            .annotate(
+                **{
+                    f"m{m.pk}": _filtered(_aggregate(m), m)
+                    for m in plain
+                    if m.aggregation != "latest"
+                },
+                latest=Max("value"),
+            )
+        )
+        for row in rows:
+            metric = next(m for m in plain if m.pk == row["metric_id"])
+            key = "latest" if metric.aggregation == Metric.Aggregation.LATEST else f"m{metric.pk}"
+            days[metric.pk][_as_date(row["day"])] = _decimal(row[key])
+    return [DailyUsage(m, sorted(days[m.pk].items())) for m in metrics]
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+# --- Entitlements and usage summaries ----------------------------------------------------------
+
+
+def _quantity(value: Decimal) -> str:
+    """A quantity for JSON: an exact decimal string without trailing zeros (never a float)."""
+    text = format(value.normalize(), "f")
+    return text if value else "0"
+
+
+def trial_allowance_used(subscription: Subscription, usage: dict[str, Decimal]) -> bool:
+    version = subscription.plan_version
+    if subscription.status != Subscription.Status.TRIALING or version.trial_allowance is None:
+        return False
+    return usage.get(version.trial_allowance_metric.code, Decimal(0)) >= version.trial_allowance
+
+
+def entitlement_for(subscription: Subscription, *, now: datetime | None = None) -> dict:
+    """What an industrial platform needs to decide whether to enable the solution now."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    version = subscription.plan_version
+    usage = usage_totals(
+        subscription, subscription.current_period_start, subscription.current_period_end
+    )
+    allowance_used = trial_allowance_used(subscription, usage)
+    limits = {}
+    if version.trial_allowance is not None and subscription.status == Subscription.Status.TRIALING:
+        limits["trial_allowance"] = {
+            "metric": version.trial_allowance_metric.code,
+            "quantity": _quantity(version.trial_allowance),
+            "used": _quantity(usage.get(version.trial_allowance_metric.code, Decimal(0))),
+        }
+    for charge in version.metered_charges.select_related("metric"):
+        if charge.included_units:
+            limits.setdefault("included", {})[charge.metric.code] = _quantity(charge.included_units)
+    return {
+        "subscription": subscription.pk,
+        "status": subscription.status,
+        "entitled": subscription.is_entitled and not allowance_used,
+        "listing": version.plan.listing.slug,
+        "plan": {"id": version.plan_id, "name": version.plan.name, "version": version.number},
+        "trial_ends_at": subscription.trial_ends_at,
+        "period": {
+            "start": subscription.current_period_start,
+            "end": subscription.current_period_end,
+        },
+        "limits": limits,
+        "usage": {code: _quantity(total) for code, total in usage.items()},
+        "checked_at": now,
+    }
+
+
+def usage_summary(subscription: Subscription, *, now: datetime) -> dict:
+    """Per-metric totals of the current period and, during a trial, what it would have cost."""
+    from billing import rating
+
+    version = subscription.plan_version
+    metrics = list(Metric.objects.filter(listing_id=version.plan.listing_id))
+    usage = usage_totals(
+        subscription,
+        subscription.current_period_start,
+        subscription.current_period_end,
+        metrics=metrics,
+    )
+    summary = {
+        "subscription": subscription.pk,
+        "status": subscription.status,
+        "period": {
+            "start": subscription.current_period_start,
+            "end": subscription.current_period_end,
+        },
+        "metrics": [
+            {
+                "code": m.code,
+                "name": m.name,
+                "unit": m.unit,
+                "kind": m.kind,
+                "aggregation": m.aggregation,
+                "quantity": _quantity(usage[m.code]),
+            }
+            for m in metrics
+        ],
+    }
+    if subscription.status == Subscription.Status.TRIALING:
+        quote = rating.quote(version, usage)
+        summary["would_have_paid"] = {
+            "currency": quote.currency,
+            "total": str(quote.total.amount),
+            "lines": [
+                {
+                    "description": line.description,
+                    "metric": line.metric,
+                    "amount": str(line.amount.amount),
+                }
+                for line in quote.lines
+            ],
+            "notes": quote.notes,
+        }
+    return summary

@@ -1,0 +1,78 @@
+"""Celery entry points for billing: trial ends and reminders. Thin: ids in, services do the work,
+and running one twice changes nothing the second time."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from billing.models import Subscription, SubscriptionEvent
+from billing.services import subscriptions
+from marketplace.accounts.models import Membership, Role
+
+REMINDER_AHEAD = timedelta(days=3)
+
+
+@shared_task(ignore_result=True, time_limit=300)
+def trials_end_due() -> None:
+    """Convert or expire every trial past its end (each in its own transaction)."""
+    now = timezone.now()
+    for subscription_id in subscriptions.trials_due(now):
+        subscriptions.subscription_end_trial(subscription_id=subscription_id, now=now)
+
+
+@shared_task(ignore_result=True, time_limit=300)
+def trial_reminders_send() -> None:
+    """Remind buyers a few days before a trial ends, once per trial."""
+    now = timezone.now()
+    due = Subscription.objects.filter(
+        status=Subscription.Status.TRIALING,
+        trial_ends_at__lte=now + REMINDER_AHEAD,
+        trial_ends_at__gt=now,
+        trial_reminder_sent_at__isnull=True,
+    ).values_list("pk", flat=True)
+    for subscription_id in due:
+        with transaction.atomic():
+            claimed = Subscription.objects.filter(
+                pk=subscription_id, trial_reminder_sent_at__isnull=True
+            ).update(trial_reminder_sent_at=now)
+            if claimed:
+                SubscriptionEvent.objects.create(
+                    subscription_id=subscription_id, action=SubscriptionEvent.Action.REMINDER_SENT
+                )
+                transaction.on_commit(lambda pk=subscription_id: trial_reminder_email.delay(pk))
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def trial_reminder_email(subscription_id: int) -> None:
+    subscription = (
+        Subscription.objects.select_related("buyer", "plan_version__plan__listing")
+        .filter(pk=subscription_id)
+        .first()
+    )
+    if subscription is None:
+        return
+    recipients = sorted(
+        set(
+            Membership.objects.filter(
+                organization=subscription.buyer, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
+            ).values_list("user__email", flat=True)
+        )
+    )
+    context = {
+        "subscription": subscription,
+        "can_pay": subscriptions.billing_account_for(subscription.buyer).can_pay,
+        "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
+    }
+    subject = render_to_string("billing/email/trial_reminder_subject.txt", context).strip()
+    body = render_to_string("billing/email/trial_reminder_message.txt", context)
+    send_mail(subject, body, None, recipients)
