@@ -11,16 +11,34 @@ from billing.money import quantity_field
 class UsageEvent(models.Model):
     """One measurement pushed by a buyer's platform, unique per installation and client id.
 
-    Never updated or deleted. The same id sent again with the same content is a duplicate
-    (ignored); with other content it is refused. Events arriving while the subscription is not
+    Never updated or deleted, and nothing it refers to is ever deleted while it exists
+    (installations, subscriptions and metrics are ended or revoked, not removed). The same id
+    sent again with the same content is a duplicate (ignored); with other content it is
+    refused. Events arriving while the subscription is not
     entitled are stored and flagged; events for a period already invoiced are stored and
     marked late, to be billed as an adjustment.
     """
 
-    installation = models.ForeignKey(Installation, on_delete=models.PROTECT, related_name="+")
+    # The busiest table: its references are checked by the ingestion service, not by
+    # per-row foreign-key triggers, and indexed only by the two composite indexes below.
+    installation = models.ForeignKey(
+        Installation,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     # Denormalized from the installation: metering groups by subscription without a join.
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="+")
-    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    metric = models.ForeignKey(
+        Metric, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     client_id = models.CharField(_("event id"), max_length=128)
     value = quantity_field(_("value"))
     occurred_at = models.DateTimeField()

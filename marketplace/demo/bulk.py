@@ -103,3 +103,47 @@ def _listing(vendor: Organization, n: int, now) -> Listing:
         rating_count=0 if n % 3 else 1 + n % 20,
         search_document=f"{a} {b} {n} {a} and {b} for small plants {vendor.name}".lower(),
     )
+
+
+@transaction.atomic
+def seed_bench_installation() -> str:
+    """A buyer trialing a listing with two metrics, and one installation; returns its key."""
+    from billing.models import Metric, Plan, PlanVersion
+    from billing.services import installations, subscriptions
+    from marketplace.accounts.models import Membership, Role, User
+
+    vendor, _ = Organization.objects.get_or_create(
+        slug="bench-vendor", defaults={"name": "Bench Vendor", "is_vendor": True, "is_buyer": False}
+    )
+    listing, _ = Listing.objects.get_or_create(
+        slug="bench-line-monitor",
+        defaults={
+            "vendor": vendor,
+            "name": "Bench Line Monitor",
+            "status": Listing.Status.PUBLISHED,
+            "published_at": timezone.now(),
+        },
+    )
+    Metric.objects.get_or_create(
+        listing=listing, code="inspections", defaults={"name": "Inspections", "unit": "inspections"}
+    )
+    Metric.objects.get_or_create(
+        listing=listing,
+        code="kwh",
+        defaults={"name": "Energy", "unit": "kWh", "mode": Metric.Mode.CUMULATIVE},
+    )
+    plan, _ = Plan.objects.get_or_create(
+        listing=listing, name="Bench", defaults={"is_published": True}
+    )
+    PlanVersion.objects.get_or_create(plan=plan, number=1, defaults={"trial_days": 30})
+    buyer, _ = Organization.objects.get_or_create(
+        slug="bench-buyer", defaults={"name": "Bench Buyer"}
+    )
+    user, _ = User.objects.get_or_create(email="bench-buyer@demo.test")
+    Membership.objects.get_or_create(user=user, organization=buyer, defaults={"role": Role.OWNER})
+    subscription = buyer.subscriptions.first() or subscriptions.subscription_start(
+        actor=user, buyer=buyer, plan=plan
+    )
+    return installations.installation_create(
+        actor=user, subscription=subscription, name="Bench plant"
+    ).key
