@@ -26,6 +26,18 @@ def trials_end_due() -> None:
 
 
 @shared_task(ignore_result=True, time_limit=300)
+def periods_renew_due() -> None:
+    """Start the next period of every paid subscription whose period ended."""
+    now = timezone.now()
+    due = Subscription.objects.filter(
+        status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
+        current_period_end__lte=now,
+    ).values_list("pk", flat=True)
+    for subscription_id in due:
+        subscriptions.subscription_renew(subscription_id=subscription_id, now=now)
+
+
+@shared_task(ignore_result=True, time_limit=300)
 def trial_reminders_send() -> None:
     """Remind buyers a few days before a trial ends, once per trial."""
     now = timezone.now()

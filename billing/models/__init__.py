@@ -5,6 +5,7 @@ from billing.models.subscriptions import (
     BillingAccount,
     Installation,
     InstallationKey,
+    PendingItem,
     Subscription,
     SubscriptionEvent,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "MeteredCharge",
     "Metric",
     "OutcomeCharge",
+    "PendingItem",
     "Plan",
     "PlanVersion",
     "PriceTier",

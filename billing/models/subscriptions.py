@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models.plans import PlanVersion
+from billing.money import amount_field, currency_field
 
 
 class BillingAccount(models.Model):
@@ -68,6 +69,9 @@ class Subscription(models.Model):
     trial_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
+    # The local day paid periods count from (a month after 31 January ends on 28 February,
+    # and the next one on 31 March); set when the subscription is first paid for.
+    period_anchor = models.DateField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -170,3 +174,30 @@ class InstallationKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PendingItem(models.Model):
+    """An amount waiting for the subscription's next invoice: a proration, an adjustment.
+
+    Positive is owed by the buyer, negative is a credit. Invoicing sets invoiced_at once.
+    """
+
+    class Kind(models.TextChoices):
+        PRORATION = "proration", _("Proration")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="pending_items"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    description = models.CharField(max_length=200)
+    amount = amount_field()
+    currency = currency_field()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    invoiced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["subscription", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount} {self.currency}"

@@ -2,12 +2,21 @@
 
 import zoneinfo
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import BillingAccount, Plan, PlanVersion, Subscription, SubscriptionEvent
+from billing.models import (
+    BillingAccount,
+    PendingItem,
+    Plan,
+    PlanVersion,
+    Subscription,
+    SubscriptionEvent,
+)
+from billing.money import round_minor
 from billing.periods import local_date, period_at, trial_end
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.policies import Permission, has_permission
@@ -107,7 +116,8 @@ def subscription_start(
             _("Add a card or accept invoice terms before subscribing."),
             code="payment_method_required",
         )
-    start, end = period_at(local_date(now, tz), now, version.recurring_interval, tz)
+    anchor = local_date(now, tz)
+    start, end = period_at(anchor, now, version.recurring_interval, tz)
     subscription = Subscription.objects.create(
         buyer=buyer,
         plan_version=version,
@@ -115,6 +125,7 @@ def subscription_start(
         started_at=now,
         current_period_start=start,
         current_period_end=end,
+        period_anchor=anchor,
     )
     _log(subscription, SubscriptionEvent.Action.STARTED, actor)
     return subscription
@@ -123,7 +134,8 @@ def subscription_start(
 def _activate(subscription: Subscription, now: datetime) -> None:
     tz = _tz(subscription.buyer)
     version = subscription.plan_version
-    start, end = period_at(local_date(now, tz), now, version.recurring_interval, tz)
+    subscription.period_anchor = local_date(now, tz)
+    start, end = period_at(subscription.period_anchor, now, version.recurring_interval, tz)
     subscription.status = Subscription.Status.ACTIVE
     subscription.current_period_start = start
     subscription.current_period_end = end
@@ -206,3 +218,153 @@ def billing_account_accept_invoice_terms(
 
 def trial_reminder_window() -> timedelta:
     return timedelta(days=3)
+
+
+# --- Changes during a subscription ---------------------------------------------------------------
+
+
+def _locked(subscription: Subscription) -> Subscription:
+    return (
+        Subscription.objects.select_for_update()
+        .select_related("buyer", "plan_version__plan")
+        .get(pk=subscription.pk)
+    )
+
+
+@transaction.atomic
+def subscription_cancel(
+    *, actor: User, subscription: Subscription, at_period_end: bool = True, now=None
+) -> Subscription:
+    """Cancel at the end of the paid period (the default), or at once; data is kept."""
+    now = now or timezone.now()
+    subscription = _locked(subscription)
+    _check_buyer(actor, subscription.buyer)
+    if subscription.status in (Subscription.Status.CANCELED, Subscription.Status.EXPIRED):
+        raise Conflict(_("This subscription has already ended."))
+    if at_period_end and subscription.status == Subscription.Status.ACTIVE:
+        subscription.cancel_at_period_end = True
+        subscription.save()
+        _log(subscription, SubscriptionEvent.Action.CANCEL_SCHEDULED, actor)
+        return subscription
+    subscription.status = Subscription.Status.CANCELED
+    subscription.ended_at = now
+    subscription.save()
+    _log(subscription, SubscriptionEvent.Action.CANCELED, actor)
+    return subscription
+
+
+@transaction.atomic
+def subscription_keep(*, actor: User, subscription: Subscription) -> Subscription:
+    """Withdraw a cancellation scheduled for the end of the period."""
+    subscription = _locked(subscription)
+    _check_buyer(actor, subscription.buyer)
+    if not subscription.cancel_at_period_end:
+        raise Conflict(_("No cancellation is scheduled."))
+    subscription.cancel_at_period_end = False
+    subscription.save()
+    _log(subscription, SubscriptionEvent.Action.CANCEL_UNDONE, actor)
+    return subscription
+
+
+@transaction.atomic
+def subscription_pause(*, actor: User, subscription: Subscription, now=None) -> Subscription:
+    """Stop for a while: no entitlement and no new period fees until resumed; data kept."""
+    subscription = _locked(subscription)
+    _check_buyer(actor, subscription.buyer)
+    if subscription.status != Subscription.Status.ACTIVE:
+        raise Conflict(_("Only an active subscription can be paused."))
+    subscription.status = Subscription.Status.PAUSED
+    subscription.paused_at = now or timezone.now()
+    subscription.save()
+    _log(subscription, SubscriptionEvent.Action.PAUSED, actor)
+    return subscription
+
+
+def proration(
+    old: PlanVersion, new: PlanVersion, *, start: datetime, end: datetime, at: datetime
+) -> Decimal:
+    """What changing from `old` to `new` at `at` costs for the rest of the period [start, end):
+    the new fee for the time left minus the old fee for the time left (negative: a credit)."""
+    if old.currency != new.currency:
+        raise ServiceError(_("A plan can only change to one in the same currency."))
+    left = Decimal((end - at).total_seconds()) / Decimal((end - start).total_seconds())
+    left = min(max(left, Decimal(0)), Decimal(1))
+    difference = (new.recurring_amount or Decimal(0)) - (old.recurring_amount or Decimal(0))
+    return round_minor(difference * left, new.currency)
+
+
+@transaction.atomic
+def subscription_change_plan(
+    *, actor: User, subscription: Subscription, plan: Plan, now=None
+) -> Subscription:
+    """Move to another plan of the same listing, now. A paid subscription pays (or is credited)
+    the difference of fees for the rest of its period, on its next invoice; a trial just
+    continues on the new plan."""
+    now = now or timezone.now()
+    subscription = _locked(subscription)
+    _check_buyer(actor, subscription.buyer)
+    _check_offered(plan, subscription.buyer)
+    old = subscription.plan_version
+    if plan.listing_id != old.plan.listing_id:
+        raise ServiceError(_("Change to a plan of the same listing."))
+    if plan.pk == old.plan_id:
+        raise Conflict(_("This is already the plan."))
+    if subscription.status not in (Subscription.Status.TRIALING, Subscription.Status.ACTIVE):
+        raise Conflict(_("Only a trial or an active subscription can change plans."))
+    new = current_version(plan)
+    amount = Decimal(0)
+    if subscription.status == Subscription.Status.ACTIVE:
+        amount = proration(
+            old,
+            new,
+            start=subscription.current_period_start,
+            end=subscription.current_period_end,
+            at=now,
+        )
+        if amount:
+            PendingItem.objects.create(
+                subscription=subscription,
+                kind=PendingItem.Kind.PRORATION,
+                description=_("%(old)s to %(new)s for the rest of the period")
+                % {"old": old.plan.name, "new": plan.name},
+                amount=amount,
+                currency=new.currency,
+            )
+    subscription.plan_version = new
+    subscription.save()
+    _log(
+        subscription,
+        SubscriptionEvent.Action.PLAN_CHANGED,
+        actor,
+        old_version=old.pk,
+        new_version=new.pk,
+        proration=str(amount),
+    )
+    return subscription
+
+
+@transaction.atomic
+def subscription_renew(*, subscription_id: int, now=None) -> Subscription:
+    """At a period's end: the next period starts, or a scheduled cancellation takes effect.
+    Safe to run again: a period that has not ended is left alone."""
+    now = now or timezone.now()
+    subscription = (
+        Subscription.objects.select_for_update()
+        .select_related("buyer", "plan_version")
+        .get(pk=subscription_id)
+    )
+    renewable = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
+    while subscription.status in renewable and subscription.current_period_end <= now:
+        if subscription.cancel_at_period_end:
+            subscription.status = Subscription.Status.CANCELED
+            subscription.ended_at = subscription.current_period_end
+            _log(subscription, SubscriptionEvent.Action.CANCELED, None)
+            break
+        tz = _tz(subscription.buyer)
+        start = subscription.current_period_end
+        anchor = subscription.period_anchor or local_date(start, tz)
+        start, end = period_at(anchor, start, subscription.plan_version.recurring_interval, tz)
+        subscription.current_period_start, subscription.current_period_end = start, end
+        _log(subscription, SubscriptionEvent.Action.PERIOD_RENEWED, None, start=str(start))
+    subscription.save()
+    return subscription

@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.trials_end_due",
         "schedule": crontab(minute="*/10"),
     },
+    "renew-periods": {
+        "task": "billing.tasks.periods_renew_due",
+        "schedule": crontab(minute="*/10"),
+    },
     "remind-trials-ending": {
         "task": "billing.tasks.trial_reminders_send",
         "schedule": crontab(minute=5),
