@@ -60,10 +60,21 @@ def term(kind: str, slug: str) -> Term:
 
 
 class VendorFactory(OrganizationFactory):
+    """A vendor organization; VendorFactory(verified=True) for one Precis staff verified."""
+
     name = factory.Sequence(lambda n: f"Edge Software {n}")
     slug = factory.Sequence(lambda n: f"edge-software-{n}")
     is_buyer = False
     is_vendor = True
+
+    class Params:
+        verified = factory.Trait(
+            verification_status=Organization.Verification.VERIFIED,
+            legal_name=factory.LazyAttribute(lambda o: f"{o.name} Co., Ltd."),
+            registration_number=factory.Sequence(lambda n: f"91310000MA1K{n:06d}"),
+            verification_requested_at=factory.LazyFunction(timezone.now),
+            verified_at=factory.LazyFunction(timezone.now),
+        )
 
 
 class ListingFactory(factory.django.DjangoModelFactory):

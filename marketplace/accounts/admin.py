@@ -1,8 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.accounts.models import Invitation, Membership, Organization, User
+from marketplace.accounts.models import (
+    Invitation,
+    Membership,
+    Organization,
+    User,
+    VerificationEvent,
+)
 
 
 @admin.register(User)
@@ -28,13 +37,73 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class VerificationEventInline(admin.TabularInline):
+    """The verification history, read-only: steps are taken on the staff verification page."""
+
+    model = VerificationEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "actor", "legal_name", "registration_number", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_buyer", "is_vendor", "time_zone", "created_at"]
-    list_filter = ["is_buyer", "is_vendor"]
-    search_fields = ["name", "slug"]
+    list_display = [
+        "name",
+        "slug",
+        "is_buyer",
+        "is_vendor",
+        "verification_status",
+        "time_zone",
+        "created_at",
+    ]
+    list_filter = ["verification_status", "is_buyer", "is_vendor"]
+    search_fields = ["name", "slug", "legal_name", "registration_number"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Verification changes only through its services, which keep the history and email the
+    # vendor; the admin shows it and links to the page where staff decide.
+    readonly_fields = [
+        "verification_status",
+        "legal_name",
+        "registration_number",
+        "verification_requested_at",
+        "verified_at",
+        "verification_reason",
+        "verification_page",
+    ]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "is_buyer", "is_vendor", "time_zone", "website")}),
+        (
+            _("Verification"),
+            {
+                "fields": (
+                    "verification_status",
+                    "legal_name",
+                    "registration_number",
+                    "verification_requested_at",
+                    "verified_at",
+                    "verification_reason",
+                    "verification_page",
+                )
+            },
+        ),
+    )
+    inlines = [MembershipInline, VerificationEventInline]
+
+    @admin.display(description=_("Decide"))
+    def verification_page(self, obj: Organization) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("vendors:moderation_vendor", args=[obj.slug])
+        return format_html('<a href="{}">{}</a>', url, _("Open the verification page"))
 
 
 @admin.register(Invitation)

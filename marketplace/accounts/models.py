@@ -1,5 +1,6 @@
 """People, the organizations they act for, and how they join them."""
 
+import re
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -18,6 +19,27 @@ INVITATION_LIFETIME = timedelta(days=7)
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+# Loose on purpose: business registers differ by country. In China it is the 18-character
+# unified social credit code; elsewhere a company or trade register number.
+REGISTRATION_NUMBER = re.compile(r"[A-Za-z0-9-]{5,32}")
+
+
+def normalize_registration_number(value: str) -> str:
+    """A registration number as it is stored: without surrounding spaces, upper-case."""
+    return value.strip().upper()
+
+
+def validate_registration_number(value: str) -> None:
+    if not REGISTRATION_NUMBER.fullmatch(value):
+        raise ValidationError(
+            _(
+                "Enter the business registration number as 5 to 32 letters, digits or hyphens, "
+                "without spaces: in China, the 18-character unified social credit code."
+            ),
+            code="registration_number_invalid",
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -74,8 +96,24 @@ class Organization(models.Model):
     """A company on Precis: an SME that buys, a vendor that sells, or both.
 
     Listings, subscriptions, installations and invoices all belong to an organization, never to a
-    person, so that staff can change while the business relationship stays.
+    person, so that staff can change while the business relationship stays. A vendor may ask
+    Precis staff to verify that it is the registered business it claims to be; buyers then see
+    it as a verified vendor.
     """
+
+    class Verification(models.TextChoices):
+        """How far Precis staff have checked that a vendor is the registered business it claims.
+
+        Verification changes only through the services in services.py, each of which records
+        a VerificationEvent and emails the organization's owners and admins.
+        """
+
+        UNVERIFIED = "unverified", _("Not verified")  # nothing asked yet
+        PENDING = "pending", _("Verification pending")  # the vendor asked; staff to check
+        VERIFIED = "verified", _("Verified")  # staff checked the details; buyers see a badge
+        # Staff refused the request, or withdrew an earlier verification; the reason says why
+        # and the vendor may ask again once the details are fixed.
+        REJECTED = "rejected", _("Verification rejected")
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -91,6 +129,33 @@ class Organization(models.Model):
     website = models.URLField(_("website"), blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    verification_status = models.CharField(
+        _("verification"),
+        max_length=16,
+        choices=Verification.choices,
+        default=Verification.UNVERIFIED,
+    )
+    # What staff check, as the vendor gave it with its latest request.
+    legal_name = models.CharField(
+        _("legal name"),
+        max_length=200,
+        blank=True,
+        help_text=_("The name on the business licence or in the company register."),
+    )
+    registration_number = models.CharField(
+        _("business registration number"),
+        max_length=32,
+        blank=True,
+        validators=[validate_registration_number],
+        help_text=_("In China, the 18-character unified social credit code."),
+    )
+    verification_requested_at = models.DateTimeField(
+        _("verification requested"), null=True, blank=True
+    )
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    # Why staff rejected the latest request or revoked the verification; shown to the vendor.
+    verification_reason = models.TextField(_("verification reason"), blank=True)
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("organization")
@@ -101,10 +166,26 @@ class Organization(models.Model):
                 name="organization_buys_or_sells",
                 violation_error_message=_("Choose at least one: buy, sell, or both."),
             ),
+            models.CheckConstraint(
+                condition=Q(verification_status="unverified")
+                | (~Q(legal_name="") & ~Q(registration_number="")),
+                name="organization_verification_has_details",
+                violation_error_message=_(
+                    "Verification needs the legal name and the business registration number."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # The same number typed in lower case is the same number: store it as registers print it.
+        self.registration_number = normalize_registration_number(self.registration_number)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_status == self.Verification.VERIFIED
 
 
 class Role(models.TextChoices):
@@ -191,3 +272,36 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+
+class VerificationEvent(models.Model):
+    """One step of an organization's verification (asked, verified, rejected, revoked).
+
+    Rows are only ever added, never changed or deleted: the vendor and staff can always see who
+    decided what, when, why, and on which details.
+    """
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", _("Verification requested")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Verification rejected")
+        REVOKED = "revoked", _("Verification revoked")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="verification_events"
+    )
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # The details as they stood at this step, so a decision stays tied to what was checked.
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    registration_number = models.CharField(
+        _("business registration number"), max_length=32, blank=True
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.get_action_display()}"

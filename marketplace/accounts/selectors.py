@@ -2,7 +2,14 @@
 
 from django.db.models import QuerySet
 
-from marketplace.accounts.models import Invitation, Membership, Organization, User
+from marketplace.accounts.models import (
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+    VerificationEvent,
+)
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -11,6 +18,23 @@ def memberships_of(user: User) -> QuerySet[Membership]:
 
 def members_of(organization: Organization) -> QuerySet[Membership]:
     return Membership.objects.filter(organization=organization).select_related("user")
+
+
+def owners_and_admins_of(organization: Organization) -> QuerySet[Membership]:
+    """The people who speak for an organization: they are emailed about its verification."""
+    return members_of(organization).filter(role__in=[Role.OWNER, Role.ADMIN])
+
+
+def organizations_to_verify() -> QuerySet[Organization]:
+    """Organizations waiting for staff to check their verification request, oldest first."""
+    return Organization.objects.filter(
+        verification_status=Organization.Verification.PENDING
+    ).order_by("verification_requested_at", "pk")
+
+
+def verification_history(organization: Organization) -> QuerySet[VerificationEvent]:
+    """Every step of an organization's verification, newest first, with who took it."""
+    return organization.verification_events.select_related("actor").order_by("-created_at", "-pk")
 
 
 def pending_invitations_of(organization: Organization) -> QuerySet[Invitation]:

@@ -1,17 +1,30 @@
-"""Writes for accounts: organizations, memberships and invitations."""
+"""Writes for accounts: organizations, their verification, memberships and invitations."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from marketplace.accounts.models import Invitation, Membership, Organization, Role, User
+from marketplace.accounts.models import (
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+    VerificationEvent,
+    normalize_registration_number,
+    validate_registration_number,
+)
 from marketplace.accounts.policies import Permission, has_permission
 from marketplace.errors import Conflict, ServiceError
 
-# Words that name organization pages in marketplace/accounts/urls.py.
-RESERVED_SLUGS = frozenset({"new", "switch", "invitations"})
+# Words that name organization pages in marketplace/accounts/urls.py, and the listing steps
+# that share /vendors/moderation/vendors/<word>/ with the staff verification pages.
+RESERVED_SLUGS = frozenset(
+    {"new", "switch", "invitations", "approve", "reject", "suspend", "reinstate"}
+)
 
 
 def _unique_slug(name: str) -> str:
@@ -71,6 +84,178 @@ def organization_update(
     organization.full_clean()
     organization.save()
     return organization
+
+
+# --- Verification of vendor organizations -------------------------------------------------
+
+Verification = Organization.Verification
+
+
+def _verification_step(
+    organization: Organization,
+    *,
+    actor: User,
+    allowed_from: set[str],
+    to: str,
+    action: str,
+    reason: str = "",
+    **details: str,
+) -> Organization:
+    """Move a locked organization's verification on, record the step, and email its people.
+
+    Fails, changing nothing, if the organization is not in one of `allowed_from`.
+    """
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.verification_status not in allowed_from:
+        raise Conflict(_verification_not_now(organization), code="verification_status")
+    now = timezone.now()
+    for name, value in details.items():
+        setattr(organization, name, value)
+    organization.verification_status = to
+    organization.verification_reason = reason
+    if action == VerificationEvent.Action.REQUESTED:
+        organization.verification_requested_at = now
+    organization.verified_at = now if to == Verification.VERIFIED else None
+    try:
+        organization.full_clean()
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), code="invalid") from exc
+    organization.save(
+        update_fields=[
+            *details,
+            "verification_status",
+            "verification_reason",
+            "verification_requested_at",
+            "verified_at",
+        ]
+    )
+    event = VerificationEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        action=action,
+        legal_name=organization.legal_name,
+        registration_number=organization.registration_number,
+        reason=reason,
+        created_at=now,
+    )
+    transaction.on_commit(lambda: _notify_verification(event.pk))
+    return organization
+
+
+def _verification_not_now(organization: Organization) -> str:
+    """Why a verification step does not fit the organization's state, in the person's words."""
+    status = organization.verification_status
+    if status == Verification.UNVERIFIED:
+        where = _("%(name)s has not asked for verification.")
+    elif status == Verification.PENDING:
+        where = _("%(name)s is already waiting for verification.")
+    elif status == Verification.VERIFIED:
+        where = _("%(name)s is already verified.")
+    else:
+        where = _("The verification of %(name)s was rejected or revoked.")
+    return " ".join([where % {"name": organization.name}, _("That step is not possible now.")])
+
+
+def _notify_verification(event_id: int) -> None:
+    from marketplace.accounts.tasks import organization_verification_notify
+
+    organization_verification_notify.delay(event_id)
+
+
+def _ensure_staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise ServiceError(_("Only Precis staff verify organizations."), status_code=403)
+
+
+def _required_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Tell the vendor why: a reason is required."), code="reason_required")
+    return reason
+
+
+@transaction.atomic
+def organization_request_verification(
+    *, actor: User, organization: Organization, legal_name: str, registration_number: str
+) -> Organization:
+    """Ask Precis staff to verify a vendor organization's legal name and registration number."""
+    if not has_permission(actor, organization, Permission.EDIT_ORGANIZATION):
+        raise ServiceError(
+            _("Only owners and admins of the organization can ask for verification."),
+            status_code=403,
+        )
+    if not organization.is_vendor:
+        raise ServiceError(
+            _("Only vendor organizations are verified."), code="not_a_vendor", status_code=403
+        )
+    legal_name = " ".join(legal_name.split())
+    if not legal_name:
+        raise ServiceError(
+            _("Give the organization's legal name, as on its business licence."),
+            code="legal_name_required",
+        )
+    registration_number = normalize_registration_number(registration_number)
+    try:
+        validate_registration_number(registration_number)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0], code="registration_number_invalid") from exc
+    return _verification_step(
+        organization,
+        actor=actor,
+        allowed_from={Verification.UNVERIFIED, Verification.REJECTED},
+        to=Verification.PENDING,
+        action=VerificationEvent.Action.REQUESTED,
+        legal_name=legal_name,
+        registration_number=registration_number,
+    )
+
+
+@transaction.atomic
+def organization_verify(*, actor: User, organization: Organization) -> Organization:
+    """Staff confirm the details of a pending request: buyers see the vendor as verified."""
+    _ensure_staff(actor)
+    return _verification_step(
+        organization,
+        actor=actor,
+        allowed_from={Verification.PENDING},
+        to=Verification.VERIFIED,
+        action=VerificationEvent.Action.VERIFIED,
+    )
+
+
+@transaction.atomic
+def organization_reject_verification(
+    *, actor: User, organization: Organization, reason: str
+) -> Organization:
+    """Staff refuse a pending request, saying what the vendor should fix before asking again."""
+    _ensure_staff(actor)
+    return _verification_step(
+        organization,
+        actor=actor,
+        allowed_from={Verification.PENDING},
+        to=Verification.REJECTED,
+        action=VerificationEvent.Action.REJECTED,
+        reason=_required_reason(reason),
+    )
+
+
+@transaction.atomic
+def organization_revoke_verification(
+    *, actor: User, organization: Organization, reason: str
+) -> Organization:
+    """Staff withdraw a verification (the business closed, the details proved wrong...)."""
+    _ensure_staff(actor)
+    return _verification_step(
+        organization,
+        actor=actor,
+        allowed_from={Verification.VERIFIED},
+        to=Verification.REJECTED,
+        action=VerificationEvent.Action.REVOKED,
+        reason=_required_reason(reason),
+    )
+
+
+# --- Memberships and invitations -----------------------------------------------------------
 
 
 def _ensure_can_grant(actor: User, organization: Organization, role: str) -> None:

@@ -13,7 +13,8 @@ from django.core.files.base import ContentFile
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFont
 
-from marketplace.accounts.models import Membership, Organization
+from marketplace.accounts.models import Membership, Organization, User, VerificationEvent
+from marketplace.accounts.selectors import owners_and_admins_of
 from marketplace.catalog import services
 from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.models import (
@@ -24,10 +25,14 @@ from marketplace.catalog.models import (
     ModerationEvent,
     Term,
 )
-from marketplace.demo.catalog_data import LISTINGS, REVIEWS, VENDORS, DemoListing
+from marketplace.demo.catalog_data import LISTINGS, REVIEWS, VENDORS, DemoListing, DemoVendor
 
 # Listings are published one day apart, ending here: stable dates make re-runs a no-op.
 PUBLISHED_UNTIL = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+# Vendors asked for verification a day apart from here; staff verified each two days later.
+VERIFICATION_ASKED_FROM = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+# The one vendor still waiting asked recently, so it heads the staff queue.
+VERIFICATION_PENDING_SINCE = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
 
 
 def _upsert(model, lookup: dict, fields: dict):
@@ -57,6 +62,47 @@ def seed_vendors() -> dict[str, Organization]:
             },
         )
     return vendors
+
+
+def seed_verification(
+    vendor: Organization, spec: DemoVendor, index: int, *, staff: User | None
+) -> None:
+    """Bring a demo vendor to its verification state, the first time only.
+
+    A vendor that has any verification history is left as it is, so what demo users did on
+    the verification pages survives the next seed_demo.
+    """
+    if vendor.verification_events.exists():
+        return
+    Verification = Organization.Verification
+    verified = spec.verification == Verification.VERIFIED
+    asked_at = (
+        VERIFICATION_ASKED_FROM + timedelta(days=index) if verified else VERIFICATION_PENDING_SINCE
+    )
+    verified_at = asked_at + timedelta(days=2) if verified else None
+    asker = owners_and_admins_of(vendor).order_by("pk").first()
+    vendor.legal_name = spec.legal_name
+    vendor.registration_number = spec.registration_number
+    vendor.verification_status = Verification.VERIFIED if verified else Verification.PENDING
+    vendor.verification_requested_at = asked_at
+    vendor.verified_at = verified_at
+    vendor.save()
+    details = {"legal_name": spec.legal_name, "registration_number": spec.registration_number}
+    VerificationEvent.objects.create(
+        organization=vendor,
+        actor=asker.user if asker else None,
+        action=VerificationEvent.Action.REQUESTED,
+        created_at=asked_at,
+        **details,
+    )
+    if verified:
+        VerificationEvent.objects.create(
+            organization=vendor,
+            actor=staff,
+            action=VerificationEvent.Action.VERIFIED,
+            created_at=verified_at,
+            **details,
+        )
 
 
 def _terms(spec: DemoListing, terms: dict[tuple[str, str], Term]) -> list[Term]:
@@ -185,8 +231,11 @@ def _seed_listing(
     return listing
 
 
-def seed_catalog() -> None:
+def seed_catalog(*, staff: User | None = None) -> None:
+    """The demo catalog; `staff` is who verified the demo vendors."""
     vendors = seed_vendors()
+    for index, spec in enumerate(VENDORS):
+        seed_verification(vendors[spec.slug], spec, index, staff=staff)
     colors = {spec.slug: spec.color for spec in VENDORS}
     terms = {(t.kind, t.slug): t for t in Term.objects.all()}
     listings = {

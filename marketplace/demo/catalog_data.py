@@ -10,6 +10,9 @@ class DemoVendor:
     website: str
     color: tuple[int, int, int]  # for the generated screenshots
     time_zone: str = "Asia/Shanghai"
+    legal_name: str = ""
+    registration_number: str = ""  # in China, the unified social credit code (made up here)
+    verification: str = "verified"  # or "pending": the demo shows both states
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,12 @@ class DemoListing:
 
 VENDORS = [
     DemoVendor(
-        "lumen-edge", "Lumen Edge Analytics", "https://lumen-edge.example.com", (14, 116, 144)
+        "lumen-edge",
+        "Lumen Edge Analytics",
+        "https://lumen-edge.example.com",
+        (14, 116, 144),
+        legal_name="流明边缘分析（苏州）有限公司",
+        registration_number="91320594MA1XK7QH3P",
     ),
     DemoVendor(
         "opcbridge-labs",
@@ -47,24 +55,65 @@ VENDORS = [
         "https://opcbridge.example.com",
         (37, 99, 235),
         "Europe/Berlin",
+        legal_name="OPCBridge Labs GmbH",
+        registration_number="HRB-214873-B",
+        verification="pending",
     ),
-    DemoVendor("voltwise", "Voltwise Energy", "https://voltwise.example.com", (22, 163, 74)),
     DemoVendor(
-        "kestrel-maintenance", "Kestrel Maintenance AI", "https://kestrel.example.com", (180, 83, 9)
+        "voltwise",
+        "Voltwise Energy",
+        "https://voltwise.example.com",
+        (22, 163, 74),
+        legal_name="沃特维斯能源科技（上海）有限公司",
+        registration_number="91310115MA1HB2RQ4X",
+    ),
+    DemoVendor(
+        "kestrel-maintenance",
+        "Kestrel Maintenance AI",
+        "https://kestrel.example.com",
+        (180, 83, 9),
+        legal_name="红隼智能运维（深圳）有限公司",
+        registration_number="91440300MA5G8TQK2N",
     ),
     DemoVendor(
         "huadong-mes",
         "Huadong Smart Factory Software",
         "https://huadong-mes.example.cn",
         (190, 18, 60),
+        legal_name="华东智造软件股份有限公司",
+        registration_number="91330100MA2CE7L05W",
     ),
     DemoVendor(
-        "tiangong-vision", "Tiangong Robotics Vision", "https://tiangong.example.cn", (109, 40, 217)
+        "tiangong-vision",
+        "Tiangong Robotics Vision",
+        "https://tiangong.example.cn",
+        (109, 40, 217),
+        legal_name="天工机器人视觉（北京）有限公司",
+        registration_number="91110108MA01R4XN6T",
     ),
-    DemoVendor("safeline", "SafeLine Industrial", "https://safeline.example.com", (202, 138, 4)),
-    DemoVendor("openfab", "OpenFab Foundation", "https://openfab.example.org", (71, 85, 105)),
     DemoVendor(
-        "cangchu-logistics", "Cangchu Logistics Tech", "https://cangchu.example.cn", (8, 145, 178)
+        "safeline",
+        "SafeLine Industrial",
+        "https://safeline.example.com",
+        (202, 138, 4),
+        legal_name="安线工业安全技术（南京）有限公司",
+        registration_number="91320100MA1W9PJ83D",
+    ),
+    DemoVendor(
+        "openfab",
+        "OpenFab Foundation",
+        "https://openfab.example.org",
+        (71, 85, 105),
+        legal_name="OpenFab Foundation e.V.",
+        registration_number="VR-38217",
+    ),
+    DemoVendor(
+        "cangchu-logistics",
+        "Cangchu Logistics Tech",
+        "https://cangchu.example.cn",
+        (8, 145, 178),
+        legal_name="仓储云物流科技（武汉）有限公司",
+        registration_number="91420100MA4KX3D97R",
     ),
 ]
 

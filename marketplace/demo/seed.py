@@ -168,4 +168,4 @@ def seed_demo(*, password: str) -> None:
     users = seed_users(password=password, organizations=organizations)
     seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
     seed_home_pages()
-    seed_catalog()
+    seed_catalog(staff=users["staff@demo.test"])

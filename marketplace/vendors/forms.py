@@ -4,6 +4,10 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.accounts.models import (
+    normalize_registration_number,
+    validate_registration_number,
+)
 from marketplace.catalog.models import Listing, Term
 from marketplace.catalog.selectors import component_choices
 from marketplace.catalog.services import KpiClaimInput
@@ -264,7 +268,35 @@ class ReasonForm(forms.Form):
         help_text=_("The vendor reads this in an email and on their listing."),
     )
 
-    def __init__(self, *args, label: str | None = None, **kwargs):
+    def __init__(self, *args, label: str | None = None, help_text: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if label:
             self.fields["reason"].label = label
+        if help_text:
+            self.fields["reason"].help_text = help_text
+
+
+class RegistrationNumberField(forms.CharField):
+    """A registration number as people type it: surrounding spaces and lower case are fine."""
+
+    def to_python(self, value):
+        return normalize_registration_number(super().to_python(value))
+
+
+class VerificationRequestForm(forms.Form):
+    """What a vendor gives Precis staff to check; accounts.services decides if it may ask."""
+
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=200,
+        help_text=_("As on the business licence or in the company register."),
+    )
+    registration_number = RegistrationNumberField(
+        label=_("Business registration number"),
+        validators=[validate_registration_number],
+        help_text=_(
+            "In China, the 18-character unified social credit code; elsewhere, the company "
+            "register number."
+        ),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("listings/<slug:slug>/submit/", views.listing_submit, name="listing_submit"),
     path("listings/<slug:slug>/archive/", views.listing_archive, name="listing_archive"),
+    path("verification/<slug:slug>/", views.verification_request, name="verification_request"),
     path("moderation/", views.moderation_queue, name="moderation_queue"),
     path("moderation/<slug:slug>/", views.moderation_detail, name="moderation_detail"),
     path("moderation/<slug:slug>/approve/", views.moderation_approve, name="moderation_approve"),
@@ -26,5 +27,23 @@ urlpatterns = [
         "moderation/<slug:slug>/reinstate/",
         views.moderation_reinstate,
         name="moderation_reinstate",
+    ),
+    # After the listing pages: /moderation/vendors/approve/ approves a listing slugged "vendors"
+    # (organization slugs never take these words: accounts.services.RESERVED_SLUGS).
+    path("moderation/vendors/<slug:slug>/", views.moderation_vendor, name="moderation_vendor"),
+    path(
+        "moderation/vendors/<slug:slug>/verify/",
+        views.moderation_vendor_verify,
+        name="moderation_vendor_verify",
+    ),
+    path(
+        "moderation/vendors/<slug:slug>/reject/",
+        views.moderation_vendor_reject,
+        name="moderation_vendor_reject",
+    ),
+    path(
+        "moderation/vendors/<slug:slug>/revoke/",
+        views.moderation_vendor_revoke,
+        name="moderation_vendor_revoke",
     ),
 ]

@@ -1,4 +1,5 @@
-"""Pages of the vendor portal (listings, versions, media, review) and of staff moderation.
+"""Pages of the vendor portal (listings, versions, media, review, verification) and of staff
+moderation (listings to review, vendors to verify).
 
 Vendors reach a listing only through policies.object_for, so a member of another organization
 gets 404 for every page of it; a member whose role cannot publish gets 403. Staff reach the
@@ -19,6 +20,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from marketplace.accounts import selectors as account_selectors
+from marketplace.accounts import services as account_services
 from marketplace.accounts.models import Organization
 from marketplace.accounts.policies import (
     Permission,
@@ -36,6 +39,7 @@ from marketplace.vendors.forms import (
     KpiClaimFormSet,
     ListingForm,
     ReasonForm,
+    VerificationRequestForm,
     VersionForm,
     kpi_claims_of,
 )
@@ -66,36 +70,95 @@ class VendorOrganization:
     organization: Organization
     role: str
     can_publish: bool
+    # Owners and admins speak for the organization: they may ask for its verification.
+    can_manage_verification: bool
+    verification_form: VerificationRequestForm | None = None
     rows: list[ListingRow] = field(default_factory=list)
 
-    @property
-    def has_published_listing(self) -> bool:
-        return any(row.listing.status == Status.PUBLISHED for row in self.rows)
+
+def _verification_form(organization: Organization, data=None) -> VerificationRequestForm:
+    """The request form, filled with the details given last time (to fix after a rejection)."""
+    return VerificationRequestForm(
+        data,
+        prefix="verification",
+        initial={
+            "legal_name": organization.legal_name,
+            "registration_number": organization.registration_number,
+        },
+    )
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    vendors = {
-        m.organization_id: VendorOrganization(
-            organization=m.organization,
-            role=m.get_role_display(),
-            can_publish=role_allows(m.role, Permission.PUBLISH),
+def _dashboard_page(
+    request: HttpRequest,
+    *,
+    bound_forms: dict[int, VerificationRequestForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The portal's home; `bound_forms` are verification forms to show again with errors."""
+    bound_forms = bound_forms or {}
+    may_ask = {Organization.Verification.UNVERIFIED, Organization.Verification.REJECTED}
+    vendors = {}
+    for membership in memberships_of(request.user).filter(organization__is_vendor=True):
+        organization = membership.organization
+        vendor = VendorOrganization(
+            organization=organization,
+            role=membership.get_role_display(),
+            can_publish=role_allows(membership.role, Permission.PUBLISH),
+            can_manage_verification=role_allows(membership.role, Permission.EDIT_ORGANIZATION),
         )
-        for m in memberships_of(request.user).filter(organization__is_vendor=True)
-    }
+        if vendor.can_manage_verification and organization.verification_status in may_ask:
+            vendor.verification_form = bound_forms.get(organization.pk) or _verification_form(
+                organization
+            )
+        vendors[organization.pk] = vendor
     rows = defaultdict(list)
     for listing in selectors.vendor_listings(request.user).order_by("-updated_at", "-pk"):
         rows[listing.vendor_id].append(ListingRow(listing, preview_url(listing.slug)))
     for organization_id, vendor in vendors.items():
         vendor.rows = rows[organization_id]
+    queue_size = 0
+    if request.user.is_staff:
+        queue_size = (
+            selectors.moderation_queue().count()
+            + account_selectors.organizations_to_verify().count()
+        )
     return render(
         request,
         "vendors/dashboard.html",
-        {
-            "vendors": list(vendors.values()),
-            "queue_size": selectors.moderation_queue().count() if request.user.is_staff else 0,
-        },
+        {"vendors": list(vendors.values()), "queue_size": queue_size},
+        status=status,
     )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _dashboard_page(request)
+
+
+@login_required
+@require_POST
+def verification_request(request: HttpRequest, slug: str) -> HttpResponse:
+    organization = organization_for(request.user, slug, Permission.EDIT_ORGANIZATION)
+    form = _verification_form(organization, request.POST)
+    if not form.is_valid():
+        return _dashboard_page(request, bound_forms={organization.pk: form}, status=400)
+    try:
+        account_services.organization_request_verification(
+            actor=request.user, organization=organization, **form.cleaned_data
+        )
+    except ServiceError as exc:
+        # A refusal by state (already asked, already verified): the dashboard shows the state.
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "Verification of %(name)s requested. Precis staff check it, usually within "
+                "two working days, and email the owners and admins the result."
+            )
+            % {"name": organization.name},
+        )
+    return redirect(reverse("vendors:dashboard") + f"#verification-{organization.slug}")
 
 
 # --- Listings -------------------------------------------------------------------------------
@@ -359,7 +422,14 @@ def moderation_queue(request: HttpRequest) -> HttpResponse:
         ListingRow(listing, preview_url(listing.slug))
         for listing in selectors.moderation_queue_entries()
     ]
-    return render(request, "vendors/moderation_queue.html", {"entries": entries})
+    return render(
+        request,
+        "vendors/moderation_queue.html",
+        {
+            "entries": entries,
+            "vendors_to_verify": list(account_selectors.organizations_to_verify()),
+        },
+    )
 
 
 def _reject_form(data=None) -> ReasonForm:
@@ -464,3 +534,105 @@ def moderation_suspend(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def moderation_reinstate(request: HttpRequest, slug: str) -> HttpResponse:
     return _moderate(request, slug, services.listing_reinstate, _("%(name)s is published again."))
+
+
+# --- Staff verification of vendors ----------------------------------------------------------
+
+
+def _verification_reject_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="reject",
+        label=_("What the vendor should fix"),
+        help_text=_("The vendor reads this in an email and in the vendor portal."),
+    )
+
+
+def _verification_revoke_form(data=None) -> ReasonForm:
+    return ReasonForm(
+        data,
+        prefix="revoke",
+        label=_("Why the verification is withdrawn"),
+        help_text=_("The vendor reads this in an email and in the vendor portal."),
+    )
+
+
+def _vendor_page(
+    request: HttpRequest,
+    slug: str,
+    *,
+    reject_form: ReasonForm | None = None,
+    revoke_form: ReasonForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    organization = get_object_or_404(Organization, slug=slug)
+    return render(
+        request,
+        "vendors/moderation_vendor.html",
+        {
+            "organization": organization,
+            "contacts": account_selectors.owners_and_admins_of(organization),
+            "history": account_selectors.verification_history(organization),
+            "reject_form": reject_form or _verification_reject_form(),
+            "revoke_form": revoke_form or _verification_revoke_form(),
+        },
+        status=status,
+    )
+
+
+@staff_only
+def moderation_vendor(request: HttpRequest, slug: str) -> HttpResponse:
+    return _vendor_page(request, slug)
+
+
+def _decide(request: HttpRequest, slug: str, step, success: str, **kwargs) -> HttpResponse:
+    """Call one verification service on the organization and say how it went."""
+    organization = get_object_or_404(Organization, slug=slug)
+    try:
+        step(actor=request.user, organization=organization, **kwargs)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success % {"name": organization.name})
+    return redirect("vendors:moderation_vendor", slug=slug)
+
+
+@staff_only
+@require_POST
+def moderation_vendor_verify(request: HttpRequest, slug: str) -> HttpResponse:
+    return _decide(
+        request,
+        slug,
+        account_services.organization_verify,
+        _("%(name)s is verified. Its owners and admins have been told by email."),
+    )
+
+
+@staff_only
+@require_POST
+def moderation_vendor_reject(request: HttpRequest, slug: str) -> HttpResponse:
+    form = _verification_reject_form(request.POST)
+    if not form.is_valid():
+        return _vendor_page(request, slug, reject_form=form, status=400)
+    return _decide(
+        request,
+        slug,
+        account_services.organization_reject_verification,
+        _("The verification of %(name)s is rejected. The vendor has your reason."),
+        reason=form.cleaned_data["reason"],
+    )
+
+
+@staff_only
+@require_POST
+def moderation_vendor_revoke(request: HttpRequest, slug: str) -> HttpResponse:
+    form = _verification_revoke_form(request.POST)
+    if not form.is_valid():
+        return _vendor_page(request, slug, revoke_form=form, status=400)
+    return _decide(
+        request,
+        slug,
+        account_services.organization_revoke_verification,
+        _("The verification of %(name)s is revoked. The vendor has your reason."),
+        reason=form.cleaned_data["reason"],
+    )

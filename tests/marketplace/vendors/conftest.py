@@ -4,7 +4,9 @@ import zlib
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image
 
 from marketplace.accounts.models import Role
@@ -13,6 +15,17 @@ from marketplace.catalog.models import Listing
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 DESCRIPTION = "Counts parts on a conveyor.\n\n## Features\n\n- Runs on a Raspberry Pi\n"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Pages here are asked for and read in English.
+
+    A request to a /zh-hans/ page elsewhere in the suite leaves Chinese active in the test
+    thread, and reverse() would then give the Chinese addresses.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 def with_mfa(user):
