@@ -5,6 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers, status
@@ -38,6 +39,21 @@ class InstallationKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class InstallationKeyScheme(OpenApiAuthenticationExtension):
+    """Describes installation keys in the OpenAPI schema."""
+
+    target_class = InstallationKeyAuthentication
+    name = "installationKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An installation key (prc_...), shown once when the installation "
+            "is registered.",
+        }
 
 
 class IsInstallation(BasePermission):

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -34,6 +35,16 @@ def owner(organization):
 @pytest.fixture
 def other_organization(db):
     return OrganizationFactory(name="Rival Castings", slug="rival-castings")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request for a Chinese page leaves Chinese active in the thread: end every test in
+    the default language, so the next one starts there."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

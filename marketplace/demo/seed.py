@@ -15,6 +15,7 @@ from wagtail.models import Locale, Site
 
 from cms.models import HomePage
 from marketplace.accounts.models import Membership, Organization, Role, User
+from marketplace.demo.billing import seed_billing
 from marketplace.demo.catalog import seed_catalog
 
 
@@ -169,3 +170,4 @@ def seed_demo(*, password: str) -> None:
     seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
     seed_home_pages()
     seed_catalog(staff=users["staff@demo.test"])
+    seed_billing(vendor_user=users["vendor@demo.test"], buyer_user=users["buyer@demo.test"])

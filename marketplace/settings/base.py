@@ -260,6 +260,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Only Precis's own API is described; Wagtail's content API has its own conventions.
     "PREPROCESSING_HOOKS": ["marketplace.api.only_precis_endpoints"],
+    # Two different "kind" choices: a listing's and an installation's.
+    "ENUM_NAME_OVERRIDES": {
+        "ListingKindEnum": "marketplace.catalog.models.Listing.Kind",
+        "InstallationKindEnum": "billing.models.Installation.Kind",
+    },
 }
 
 # --- Jobs -------------------------------------------------------------------------------------

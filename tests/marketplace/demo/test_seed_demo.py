@@ -5,6 +5,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from wagtail.models import Page, Revision
 
+from billing import selectors
+from billing.models import PlanVersion, Subscription, UsageEvent
 from marketplace.accounts.models import Membership, Organization, User
 from marketplace.catalog.models import (
     KpiClaim,
@@ -43,6 +45,9 @@ def _snapshot():
         "claims": sorted(KpiClaim.objects.values_list("pk", "label", "value")),
         "reviews": sorted(Review.objects.values_list("pk", "rating", "title")),
         "moderation": ModerationEvent.objects.count(),
+        "plans": sorted(PlanVersion.objects.values_list("plan__listing__slug", "number")),
+        "subscriptions": sorted(Subscription.objects.values_list("buyer__slug", "status")),
+        "usage_events": UsageEvent.objects.count(),
     }
 
 
@@ -65,6 +70,19 @@ def test_demo_catalog_is_large_and_varied_enough_to_explore():
     assert all(listing.images.exists() for listing in published)
     assert ListingVersion.objects.count() >= 40
     assert Review.objects.count() >= 8
+
+
+def test_demo_solutions_have_plans_and_the_demo_buyer_a_trial_with_usage():
+    from django.utils import timezone
+
+    call_command("seed_demo")
+    solutions = Listing.objects.filter(status="published", kind="solution")
+    assert all(listing.plans.filter(is_published=True).exists() for listing in solutions)
+    trial = Subscription.objects.get(buyer__slug="huaxin-precision")
+    assert trial.status == "trialing"
+    summary = selectors.usage_summary(trial, now=timezone.now())
+    assert all(metric["quantity"] != "0" for metric in summary["metrics"])
+    assert summary["would_have_paid"]["total"] != "0.00"
 
 
 def test_demo_accounts_sign_in_with_the_demo_password(monkeypatch):
