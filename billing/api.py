@@ -2,12 +2,18 @@
 for machines (authenticated with an installation key: `Authorization: Bearer prc_...`)."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import authentication, exceptions, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -17,6 +23,8 @@ from billing import selectors
 from billing.models import Installation, InstallationKey, Plan, Subscription
 from billing.services import installations, subscriptions, telemetry
 from marketplace.accounts.policies import organization_for, organizations_for
+from marketplace.catalog import api as catalog_api
+from marketplace.catalog import selectors as catalog_selectors
 from marketplace.errors import ServiceError
 
 
@@ -237,3 +245,81 @@ class SubscriptionUsageApi(APIView):
     def get(self, request, pk: int):
         subscription = _subscription(request, pk)
         return Response(selectors.usage_summary(subscription, now=timezone.now()))
+
+
+# --- The listing's plans in the public catalog API ---------------------------------------------
+
+AMOUNT = {"max_digits": 20, "decimal_places": 6}
+QUANTITY = {"max_digits": 30, "decimal_places": 9}
+
+
+class TierOutputSerializer(serializers.Serializer):
+    up_to = serializers.DecimalField(**QUANTITY, allow_null=True)
+    unit_price = serializers.DecimalField(**AMOUNT)
+    flat_amount = serializers.DecimalField(**AMOUNT)
+
+
+class MeteredChargeOutputSerializer(serializers.Serializer):
+    metric = serializers.CharField(source="metric.code")
+    unit = serializers.CharField(source="metric.unit")
+    model = serializers.CharField()
+    unit_price = serializers.DecimalField(**AMOUNT, allow_null=True)
+    included_units = serializers.DecimalField(**QUANTITY)
+    package_size = serializers.DecimalField(**QUANTITY, allow_null=True)
+    package_price = serializers.DecimalField(**AMOUNT, allow_null=True)
+    tiers = TierOutputSerializer(many=True)
+
+
+class OutcomeChargeOutputSerializer(serializers.Serializer):
+    metric = serializers.CharField(source="metric.code")
+    unit = serializers.CharField(source="metric.unit")
+    method = serializers.CharField()
+    unit_price = serializers.DecimalField(**AMOUNT, allow_null=True)
+    share_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    tariff = serializers.DecimalField(**AMOUNT, allow_null=True)
+    floor = serializers.DecimalField(**AMOUNT, allow_null=True)
+    cap = serializers.DecimalField(**AMOUNT, allow_null=True)
+    verification_window_days = serializers.IntegerField()
+
+
+class PlanOutputSerializer(serializers.Serializer):
+    """A plan as offered now: the terms of its current version. Amounts are decimal strings."""
+
+    id = serializers.IntegerField(source="plan.pk")
+    name = serializers.CharField(source="plan.name")
+    description = serializers.CharField(source="plan.description")
+    version = serializers.IntegerField(source="number")
+    currency = serializers.CharField()
+    trial_days = serializers.IntegerField(allow_null=True)
+    trial_allowance = serializers.DecimalField(**QUANTITY, allow_null=True)
+    trial_allowance_metric = serializers.CharField(
+        source="trial_allowance_metric.code", allow_null=True, default=None
+    )
+    trial_requires_card = serializers.BooleanField()
+    recurring_amount = serializers.DecimalField(**AMOUNT, allow_null=True)
+    recurring_interval = serializers.CharField()
+    payment_terms_days = serializers.IntegerField()
+    metered_charges = MeteredChargeOutputSerializer(many=True)
+    outcome_charges = OutcomeChargeOutputSerializer(many=True)
+
+
+class ListingWithPlansOutputSerializer(catalog_api.ListingDetailOutputSerializer):
+    plans = serializers.SerializerMethodField(help_text="The plans offered to everyone.")
+
+    @extend_schema_field(PlanOutputSerializer(many=True))
+    def get_plans(self, listing) -> list[dict]:
+        versions = [selectors.current_offer(plan) for plan in selectors.offered_plans(listing)]
+        return PlanOutputSerializer(versions, many=True).data
+
+
+class ListingDetailWithPlansApi(catalog_api.ListingDetailApi):
+    """One published listing with its versions, claims, components and offered plans."""
+
+    @extend_schema(responses=ListingWithPlansOutputSerializer)
+    def get(self, request, slug: str):
+        listing = catalog_selectors.listing_page(slug)
+        if listing is None:
+            raise Http404
+        return Response(
+            ListingWithPlansOutputSerializer(listing, context={"request": request}).data
+        )

@@ -48,6 +48,7 @@ def subscriptions_for(user: User) -> QuerySet[Subscription]:
 def offered_plans(listing, *, buyer=None) -> list[Plan]:
     """Plans on offer for a listing: the published public ones, and the buyer's private ones."""
     plans = listing.plans.filter(is_published=True).prefetch_related(
+        "versions__trial_allowance_metric",
         "versions__metered_charges__tiers",
         "versions__metered_charges__metric",
         "versions__outcome_charges__metric",
@@ -57,6 +58,11 @@ def offered_plans(listing, *, buyer=None) -> list[Plan]:
         for plan in plans
         if plan.private_for_id is None or (buyer is not None and plan.private_for_id == buyer.pk)
     ]
+
+
+def current_offer(plan: Plan):
+    """The version a new subscriber gets: the highest number (from prefetched versions)."""
+    return max(plan.versions.all(), key=lambda version: version.number)
 
 
 # --- Metering ---------------------------------------------------------------------------------

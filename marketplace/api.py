@@ -64,7 +64,9 @@ v1 = [
         name="organization-members",
     ),
     path("listings/", catalog_api.ListingListApi.as_view(), name="listings"),
-    path("listings/<slug:slug>/", catalog_api.ListingDetailApi.as_view(), name="listing"),
+    # The catalog's listing detail with its plans: billing extends it (catalog cannot import
+    # billing).
+    path("listings/<slug:slug>/", billing_api.ListingDetailWithPlansApi.as_view(), name="listing"),
     path(
         "vendor/listings/",
         catalog_api.VendorListingListCreateApi.as_view(),

@@ -115,3 +115,21 @@ def test_plain_members_cannot_register_installations(client, subscription, buyer
         **auth(member),
     )
     assert response.status_code == 403
+
+
+def test_the_listing_api_shows_its_offered_plans(client, plan, listing):
+    body = client.get(f"/api/v1/listings/{listing.slug}/").json()
+    [offered] = body["plans"]
+    assert offered["name"] == "Standard"
+    assert offered["trial_days"] == 14
+    assert offered["recurring_amount"] == "499.000000"
+    assert offered["currency"] == "CNY"
+    [charge] = offered["metered_charges"]
+    assert (charge["metric"], charge["unit_price"], charge["included_units"]) == (
+        "inspections",
+        "0.020000",
+        "1000.000000000",
+    )
+    plan.is_published = False
+    plan.save()
+    assert client.get(f"/api/v1/listings/{listing.slug}/").json()["plans"] == []
