@@ -152,6 +152,10 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
+# One encoder for every event: json.dumps() with options builds a new one per call.
+_PROPERTIES_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
 def _content_hash(metric: str, value: Decimal, occurred_at: datetime, properties_json: str) -> str:
     instant = (occurred_at - _EPOCH) // _MICROSECOND  # whatever offset it was written with
     canonical = f"{metric}\x1f{value}\x1f{instant}\x1f{properties_json}"
@@ -199,9 +203,7 @@ def _validate(events: list, metrics: dict[str, Metric], now: datetime, result: I
             continue
         else:
             try:
-                properties_json = json.dumps(
-                    properties, sort_keys=True, separators=(",", ":"), default=_json_default
-                )
+                properties_json = _PROPERTIES_ENCODER.encode(properties)
             except (TypeError, ValueError):
                 result.reject(index, event_id, _("properties must be plain JSON"))
                 continue
