@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace.vendors import views
+from marketplace.vendors import plans, views
 
 app_name = "vendors"
 
@@ -14,6 +14,15 @@ urlpatterns = [
         "listings/<slug:slug>/media/<int:pk>/remove/",
         views.listing_image_remove,
         name="listing_image_remove",
+    ),
+    path("listings/<slug:slug>/pricing/", plans.listing_pricing, name="listing_pricing"),
+    path("listings/<slug:slug>/pricing/metrics/new/", plans.metric_create, name="metric_create"),
+    path("listings/<slug:slug>/pricing/plans/new/", plans.plan_create, name="plan_create"),
+    path("listings/<slug:slug>/pricing/plans/<int:pk>/", plans.plan_edit, name="plan_edit"),
+    path(
+        "listings/<slug:slug>/pricing/plans/<int:pk>/offer/",
+        plans.plan_offer,
+        name="plan_offer",
     ),
     path("listings/<slug:slug>/submit/", views.listing_submit, name="listing_submit"),
     path("listings/<slug:slug>/archive/", views.listing_archive, name="listing_archive"),

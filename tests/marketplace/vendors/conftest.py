@@ -1,6 +1,7 @@
 import io
 import struct
 import zlib
+from decimal import Decimal
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -9,7 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from PIL import Image
 
-from marketplace.accounts.models import Role
+from billing.models import Metric, Plan
+from billing.services import plans
+from billing.services.plans import MeteredTerms, PlanTerms
+from marketplace.accounts.models import Organization, Role
 from marketplace.catalog import services
 from marketplace.catalog.models import Listing
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -113,3 +117,92 @@ def bomb_png_upload(width=50_000, height=50_000) -> SimpleUploadedFile:
     data[16:24] = struct.pack(">II", width, height)
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     return SimpleUploadedFile("bomb.png", bytes(data), content_type="image/png")
+
+
+# --- Pricing ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def metrics(draft, vendor_owner) -> dict[str, Metric]:
+    """A usage count and an outcome, as a vision system measures them."""
+    return {
+        "inspections": plans.metric_create(
+            actor=vendor_owner, listing=draft, code="inspections", name="Inspections", unit="parts"
+        ),
+        "defects": plans.metric_create(
+            actor=vendor_owner,
+            listing=draft,
+            code="defects",
+            name="Defects caught",
+            unit="defects",
+            kind=Metric.Kind.OUTCOME,
+        ),
+    }
+
+
+@pytest.fixture
+def buyer(db) -> Organization:
+    return OrganizationFactory(name="Huaxin Precision", slug="huaxin", is_buyer=True)
+
+
+@pytest.fixture
+def buyer_owner(buyer):
+    return MembershipFactory(organization=buyer, role=Role.OWNER).user
+
+
+@pytest.fixture
+def standard(draft, metrics, vendor_owner) -> Plan:
+    """14 days free, then 499 CNY a month and 0.02 CNY per inspection over 1,000; not offered."""
+    return plans.plan_create(
+        actor=vendor_owner,
+        listing=draft,
+        name="Standard",
+        terms=PlanTerms(
+            trial_days=14,
+            recurring_amount=Decimal(499),
+            metered=(
+                MeteredTerms(
+                    metric="inspections",
+                    unit_price=Decimal("0.02"),
+                    included_units=Decimal(1000),
+                ),
+            ),
+        ),
+    )
+
+
+def formset_data(prefix: str, rows: list[dict]) -> dict:
+    """A formset as the plan editor posts it; a row's "tiers" become its own tier formset."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        row = dict(row)
+        tiers = row.pop("tiers", None)
+        if tiers is not None:
+            data.update(formset_data(f"{prefix}-{index}-tier", tiers))
+        data.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
+    return data
+
+
+def plan_data(*, metered=(), outcomes=(), **overrides) -> dict:
+    """What the plan editor posts: the plan's fields and both formsets of charges."""
+    data = {
+        "name": "Standard",
+        "description": "For one production line.",
+        "private_for": "",
+        "currency": "CNY",
+        "trial_days": "14",
+        "trial_allowance": "",
+        "trial_allowance_metric": "",
+        "recurring_amount": "499",
+        "recurring_interval": "month",
+        "payment_terms_days": "0",
+    }
+    data.update(overrides)
+    data.update(formset_data("metered", [{"tiers": [], **row} for row in metered]))
+    data.update(formset_data("outcome", list(outcomes)))
+    return data
