@@ -271,6 +271,28 @@ def plan_update_terms(*, actor: User, plan: Plan, terms: PlanTerms) -> PlanVersi
 
 
 @transaction.atomic
+def plan_update(
+    *,
+    actor: User,
+    plan: Plan,
+    name: str,
+    description: str,
+    private_for: Organization | None,
+    terms: PlanTerms,
+) -> PlanVersion:
+    """What the plan is called and whom it is for (which subscribers' terms do not depend on),
+    and its terms, versioned as plan_update_terms does."""
+    if not name.strip():
+        raise ServiceError(_("Give the plan a name."))
+    version = plan_update_terms(actor=actor, plan=plan, terms=terms)
+    plan.name = name.strip()
+    plan.description = description.strip()
+    plan.private_for = private_for
+    plan.save(update_fields=["name", "description", "private_for"])
+    return version
+
+
+@transaction.atomic
 def plan_set_offered(*, actor: User, plan: Plan, offered: bool) -> Plan:
     """Offer a plan on the listing page, or stop offering it (subscribers keep it)."""
     _check_vendor(actor, plan.listing)

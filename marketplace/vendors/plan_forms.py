@@ -246,14 +246,10 @@ class PlanForm(forms.Form):
         self.fields["trial_allowance_metric"].choices = metric_choices(
             metrics, blank=_("Choose a metric")
         )
-        if plan is not None:
-            # The service changes a plan's terms, not what the plan is or whom it is for.
-            for name in ("name", "description", "private_for"):
-                self.fields[name].disabled = True
 
     def clean_private_for(self) -> Organization | None:
         slug = self.cleaned_data["private_for"].strip().lower()
-        if not slug or self.fields["private_for"].disabled:
+        if not slug:
             return None
         buyer = Organization.objects.filter(slug=slug, is_buyer=True).first()
         if buyer is None:

@@ -300,8 +300,8 @@ def plan_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     editor = PlanEditor(data, metrics=_metrics(listing), plan=row.plan, version=row.version)
     if data is not None and editor.is_valid():
         try:
-            version = plan_services.plan_update_terms(
-                actor=request.user, plan=row.plan, terms=editor.terms()
+            version = plan_services.plan_update(
+                actor=request.user, plan=row.plan, terms=editor.terms(), **editor.plan_fields()
             )
         except ServiceError as exc:
             editor.add_error(exc.message)

@@ -288,7 +288,8 @@ def test_saving_the_editor_unchanged_keeps_the_terms(client, vendor_owner, draft
     form = PostedValues()
     form.feed(page(client.get(url)))
 
-    assert client.post(url, form.data).status_code == 302
+    posted = client.post(url, form.data)
+    assert posted.status_code == 302, posted.context["editor"].form.errors
     version = plan.versions.get()
     assert (version.currency, version.recurring_amount, version.payment_terms_days) == (
         "EUR",
@@ -346,14 +347,14 @@ def test_editing_a_plan_with_a_subscriber_makes_a_new_version(
     response = client.post(
         url,
         plan_data(
-            name="Renamed",  # the name is not part of the terms: it stays
+            name="Renamed",  # not part of the terms: it changes for everyone
             recurring_amount="599",
             metered=[PER_INSPECTION | {"unit_price": "0.03", "included_units": "1000"}],
         ),
         follow=True,
     )
     text = page(response)
-    assert "Plan Standard saved as version 2." in text
+    assert "Plan Renamed saved as version 2." in text
     assert "1 subscriber keeps version 1; new subscribers get version 2." in text
     assert "Version 2: 0 subscribers" in text
     assert "Version 1: 1 subscriber" in text
@@ -363,7 +364,7 @@ def test_editing_a_plan_with_a_subscriber_makes_a_new_version(
     assert subscription.plan_version.number == 1
     assert subscription.plan_version.recurring_amount == D(499)  # the subscriber keeps theirs
     standard.refresh_from_db()
-    assert standard.name == "Standard"
+    assert standard.name == "Renamed"
 
 
 def test_a_refused_edit_changes_nothing(client, vendor_owner, draft, standard):
