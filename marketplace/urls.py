@@ -46,6 +46,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("marketplace.accounts.urls")),
     path("catalog/", include("marketplace.storefront.urls")),
+    path("subscriptions/", include("marketplace.storefront.subscriptions_urls")),
     path("vendors/", include("marketplace.vendors.urls")),
     # Wagtail serves every other path, starting with the home page at /.
     path("", include(wagtail_urls)),

@@ -1,4 +1,4 @@
-"""Storefront pages: the catalog, a listing, the comparison, and reviews.
+"""Storefront pages: the catalog, a listing with its pricing plans, the comparison, and reviews.
 
 Views parse the request, call one catalog selector or service, and render. Who may preview an
 unpublished listing is decided by the catalog's listing_page(); who may review or reply is decided
@@ -39,6 +39,7 @@ from marketplace.storefront.forms import (
     catalog_request_from,
     compare_slugs_from,
 )
+from marketplace.storefront.pricing import pricing_for
 
 PAGE_SIZE = 24
 # Taxonomy rows and groups, in facet order; labels stay lazy and translate per request.
@@ -245,6 +246,9 @@ def _render_listing(
             "own_review": own_review,
             "can_reply": can_reply,
             "term_kinds": TERM_KINDS,
+            "pricing": pricing_for(
+                listing, user=request.user, organization=request.organization or None
+            ),
         },
         status=status,
     )
