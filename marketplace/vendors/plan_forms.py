@@ -12,7 +12,9 @@ empty rows, an empty row is left out, and a charge is removed with its "Remove" 
 from decimal import Decimal
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion
@@ -66,19 +68,19 @@ def plain(value: Decimal | None) -> Decimal | None:
     return value.quantize(Decimal(1)) if value == value.to_integral() else value.normalize()
 
 
+def _explained_label(label, explanation) -> str:
+    return format_html(
+        '<span class="choice-text">{}<span class="choice-note">{}</span></span>', label, explanation
+    )
+
+
+# Lazy, so that the label is built in the language of each request, not at import.
+_lazy_explained_label = lazy(_explained_label, SafeString)
+
+
 def explained(choices, explanations: dict[str, str]) -> list[tuple[str, str]]:
     """Radio choices whose label carries a one-line explanation under it."""
-    return [
-        (
-            value,
-            format_html(
-                '<span class="choice-text">{}<span class="choice-note">{}</span></span>',
-                label,
-                explanations[value],
-            ),
-        )
-        for value, label in choices
-    ]
+    return [(value, _lazy_explained_label(label, explanations[value])) for value, label in choices]
 
 
 def metric_choices(metrics: list[Metric], *, blank: str) -> list[tuple[str, str]]:
