@@ -63,7 +63,8 @@ def _write_results():
         "",
         "10,000 published listings, tagged as real ones are (an industry, one or two scenarios, "
         "deployments and protocols, a pricing model), served by gunicorn (2 sync workers) on this "
-        "2-core machine, settings with DEBUG off. Server time is Django's own (the Server-Timing "
+        "2-core machine, settings with DEBUG off, the cache in files. Server time is Django's "
+        "own (the Server-Timing "
         "header) over 300 sequential requests for the catalog searched with a keyword and two "
         "facets (an industry and edge deployment): cold, each a combination of keyword, industry "
         "and sort not asked before, so nothing comes from the page or body cache; warm, "
