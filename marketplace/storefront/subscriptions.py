@@ -14,6 +14,7 @@ never cached.
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -547,4 +548,73 @@ def installation_revoke(request: HttpRequest, pk: int, installation_pk: int) -> 
         action_url=reverse("subscriptions:installation_revoke", args=[pk, installation.pk]),
         danger=True,
         key_prefixes=[key.prefix for key in active],
+    )
+
+
+# --- Changing plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    """Another plan of the listing, with what switching to it now would cost or credit."""
+
+    plan: Plan
+    terms: object
+    proration: Decimal | None  # None during a trial: nothing is prorated
+    currency: str
+
+    @property
+    def credit(self) -> Decimal:
+        return -self.proration if self.proration else Decimal(0)
+
+
+@login_required
+def subscription_change_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch to another plan of the same listing: at once, the fee difference prorated for the
+    rest of the period onto the next invoice (a trial just continues on the new plan)."""
+    subscription = _subscription(request, pk)
+    if request.method == "POST":
+        plan = Plan.objects.filter(pk=request.POST.get("plan")).select_related("listing").first()
+        if plan is None:
+            messages.error(request, _("Choose a plan."))
+            return redirect("subscriptions:change_plan", pk=subscription.pk)
+        return _act(
+            request,
+            subscription,
+            lambda: subscriptions.subscription_change_plan(
+                actor=request.user, subscription=subscription, plan=plan
+            ),
+            _("You are now on the %(plan)s plan.") % {"plan": plan.name},
+        )
+    now = timezone.now()
+    current = subscription.plan_version
+    paid = subscription.status == Subscription.Status.ACTIVE
+    choices = []
+    for plan in selectors.offered_plans(current.plan.listing, buyer=subscription.buyer):
+        if plan.pk == current.plan_id:
+            continue
+        version = selectors.current_offer(plan)
+        amount = (
+            subscriptions.proration(
+                current,
+                version,
+                start=subscription.current_period_start,
+                end=subscription.current_period_end,
+                at=now,
+            )
+            if paid and version.currency == current.currency
+            else None
+        )
+        choices.append(PlanChoice(plan, terms_of(version), amount, version.currency))
+    return render(
+        request,
+        "storefront/subscriptions/change_plan.html",
+        {
+            "subscription": subscription,
+            "listing": current.plan.listing,
+            "choices": choices,
+            "paid": paid,
+            "can_manage": _can_manage(request, subscription),
+            "back_url": _detail_url(subscription),
+        },
     )

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/keep/", views.subscription_keep, name="keep"),
     path("<int:pk>/pause/", views.subscription_pause, name="pause"),
     path("<int:pk>/cancel/", views.subscription_cancel, name="cancel"),
+    path("<int:pk>/plan/", views.subscription_change_plan, name="change_plan"),
     path("<int:pk>/installations/new/", views.installation_create, name="installation_create"),
     path(
         "<int:pk>/installations/<int:installation_pk>/key/",

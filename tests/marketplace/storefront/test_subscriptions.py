@@ -470,3 +470,41 @@ def test_someone_without_an_organization_is_asked_to_create_one(client, trial_pl
     assert "No organization yet" in html
     response = client.post(url("start"), {"plan": trial_plan.pk}, follow=True)
     assert "Create or join a buyer organization to start a trial." in page(response)
+
+
+@pytest.fixture
+def pro_plan(trial_listing):
+    """A dearer plan of the same listing, without a trial: 1,499 a month."""
+    plan = Plan.objects.create(listing=trial_listing, name="Pro", is_published=True)
+    PlanVersion.objects.create(plan=plan, number=1, recurring_amount=Decimal("1499"))
+    return plan
+
+
+def test_a_trial_changes_plan_and_continues(owner_client, subscription, pro_plan):
+    html = page(owner_client.get(url("change_plan", subscription.pk)))
+    assert "Your trial continues on the new plan" in html
+    assert "Switch to Pro" in html
+    html = page(
+        owner_client.post(url("change_plan", subscription.pk), {"plan": pro_plan.pk}, follow=True)
+    )
+    assert "You are now on the Pro plan." in html
+    subscription.refresh_from_db()
+    assert (subscription.plan_version.plan, subscription.status) == (pro_plan, "trialing")
+    assert not subscription.pending_items.exists()
+
+
+def test_a_paid_upgrade_shows_and_leaves_its_proration(
+    owner_client, subscription, pro_plan, buyer_owner, buyer
+):
+    subscriptions.billing_account_accept_invoice_terms(actor=buyer_owner, organization=buyer)
+    subscriptions.subscription_end_trial(
+        subscription_id=subscription.pk, now=subscription.trial_ends_at
+    )
+    html = page(owner_client.get(url("change_plan", subscription.pk)))
+    assert "Switching now adds" in html
+    owner_client.post(url("change_plan", subscription.pk), {"plan": pro_plan.pk})
+    subscription.refresh_from_db()
+    item = subscription.pending_items.get()
+    assert item.kind == "proration"
+    # The paid period starts when the trial ends, still ahead: the whole difference is due.
+    assert item.amount == Decimal("1000.00")
