@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -145,32 +146,42 @@ def _activate(subscription: Subscription, now: datetime) -> None:
 
 @transaction.atomic
 def subscription_end_trial(*, subscription_id: int, now: datetime | None = None) -> Subscription:
-    """At a trial's end: active with a way to pay on file, otherwise expired (entitlement off,
-    data kept). Does nothing to a subscription that is not a trial past its end."""
+    """At a trial's end (its last day passed, or its usage allowance used up): active with a
+    way to pay on file, otherwise expired (entitlement off, data kept). Does nothing to a
+    subscription that is not a trial at its end, so running it again changes nothing."""
+    from billing import selectors  # reads only; selectors import nothing from services
+
     now = now or timezone.now()
     subscription = (
         Subscription.objects.select_for_update()
-        .select_related("buyer", "plan_version")
+        .select_related("buyer", "plan_version__plan", "plan_version__trial_allowance_metric")
         .get(pk=subscription_id)
     )
-    if subscription.status != Subscription.Status.TRIALING or subscription.trial_ends_at > now:
+    if subscription.status != Subscription.Status.TRIALING:
         return subscription
+    ends = subscription.trial_ends_at
+    if ends > now:
+        usage = selectors.usage_totals(subscription, subscription.current_period_start, now)
+        if not selectors.trial_allowance_used(subscription, usage):
+            return subscription
+        ends = now  # the allowance is used up: the trial ends today
     if billing_account_for(subscription.buyer).can_pay:
-        _activate(subscription, subscription.trial_ends_at)
+        _activate(subscription, ends)
         _log(subscription, SubscriptionEvent.Action.ACTIVATED, None)
     else:
         subscription.status = Subscription.Status.EXPIRED
-        subscription.ended_at = subscription.trial_ends_at
+        subscription.ended_at = ends
         subscription.save()
         _log(subscription, SubscriptionEvent.Action.EXPIRED, None)
     return subscription
 
 
 def trials_due(now: datetime) -> list[int]:
+    """Trials past their last day, and trials with a usage allowance (which may be used up)."""
     return list(
-        Subscription.objects.filter(
-            status=Subscription.Status.TRIALING, trial_ends_at__lte=now
-        ).values_list("pk", flat=True)
+        Subscription.objects.filter(status=Subscription.Status.TRIALING)
+        .filter(Q(trial_ends_at__lte=now) | Q(plan_version__trial_allowance__isnull=False))
+        .values_list("pk", flat=True)
     )
 
 

@@ -142,3 +142,40 @@ def test_monthly_periods_count_from_the_anchor_day(anchor, instant, start, end):
     )
     assert start_at == datetime.fromisoformat(start).replace(tzinfo=SHANGHAI)
     assert end_at == datetime.fromisoformat(end).replace(tzinfo=SHANGHAI)
+
+
+def test_a_trial_ends_when_its_usage_allowance_is_used_up(
+    plan, buyer, buyer_owner, metrics, client
+):
+    from billing.services import installations
+
+    PlanVersion.objects.filter(plan=plan).update(
+        trial_allowance=Decimal(500), trial_allowance_metric=metrics["inspections"]
+    )
+    sub = subscriptions.subscription_start(actor=buyer_owner, buyer=buyer, plan=plan)
+    key = installations.installation_create(actor=buyer_owner, subscription=sub, name="Line 1").key
+    at = timezone.now().isoformat()
+
+    def push(n, value):
+        return client.post(
+            "/api/v1/telemetry/events",
+            {"events": [{"id": f"e{n}", "metric": "inspections", "value": value, "timestamp": at}]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+
+    push(1, "300")
+    tasks.trials_end_due()
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.TRIALING
+    push(2, "250")
+    entitlement = client.get("/api/v1/entitlements", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert entitlement["entitled"] is False
+    assert entitlement["limits"]["trial_allowance"] == {
+        "metric": "inspections",
+        "quantity": "500",
+        "used": "550",
+    }
+    tasks.trials_end_due()
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.EXPIRED
