@@ -153,7 +153,8 @@ def subscription_end_trial(*, subscription_id: int, now: datetime | None = None)
 
     now = now or timezone.now()
     subscription = (
-        Subscription.objects.select_for_update()
+        # Lock the subscription only: PostgreSQL cannot lock the nullable side of the join.
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("buyer", "plan_version__plan", "plan_version__trial_allowance_metric")
         .get(pk=subscription_id)
     )
