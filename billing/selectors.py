@@ -327,3 +327,21 @@ def usage_summary(subscription: Subscription, *, now: datetime) -> dict:
             "notes": quote.notes,
         }
     return summary
+
+
+# --- Ledger -----------------------------------------------------------------------------------
+
+
+def ledger_balance(account: str, *, organization=None, currency: str) -> Decimal:
+    """An account's balance, derived from its entries (debits positive).
+
+    Entries are whole minor units, so the sum is too: rounding it to the minor unit is exact on
+    PostgreSQL and removes SQLite's double-precision noise.
+    """
+    from billing.models import LedgerEntry
+    from billing.money import round_minor
+
+    total = LedgerEntry.objects.filter(
+        account=account, organization=organization, currency=currency
+    ).aggregate(total=Sum("amount"))["total"]
+    return round_minor(Decimal(0) if total is None else Decimal(total), currency)

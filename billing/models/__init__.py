@@ -1,5 +1,6 @@
 """Billing's models, one module per sub-domain; import them from here."""
 
+from billing.models.ledger import LedgerEntry, LedgerTransaction
 from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
 from billing.models.subscriptions import (
     BillingAccount,
@@ -15,6 +16,8 @@ __all__ = [
     "BillingAccount",
     "Installation",
     "InstallationKey",
+    "LedgerEntry",
+    "LedgerTransaction",
     "MeteredCharge",
     "Metric",
     "OutcomeCharge",
