@@ -144,16 +144,26 @@ def _timestamp(raw, now: datetime) -> datetime | str:
     return instant
 
 
-def _json_default(value):
-    """Numbers with a fraction arrive as Decimal (see parse_batch); in properties, which are
-    descriptive and never billed, they are kept as JSON numbers."""
+# One encoder for every event: json.dumps() with options builds a new one per call. It
+# refuses Decimal (a number with a fraction, see parse_batch); those properties go through
+# _properties_json, which writes the decimal exactly as sent, never through a float.
+_PROPERTIES_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def _properties_json(value) -> str:
+    """Canonical JSON of properties (keys sorted, no spaces) keeping decimals exact."""
+    if isinstance(value, dict):
+        pairs = (
+            f"{json.dumps(key)}:{_properties_json(item)}" for key, item in sorted(value.items())
+        )
+        return "{" + ",".join(pairs) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_properties_json(item) for item in value) + "]"
     if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)
-
-
-# One encoder for every event: json.dumps() with options builds a new one per call.
-_PROPERTIES_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
+        return str(value)
+    if isinstance(value, _NonFinite):
+        raise ValueError(value.name)
+    return json.dumps(value)
 
 
 def _content_hash(metric: str, value: Decimal, occurred_at: datetime, properties_json: str) -> str:
@@ -204,7 +214,13 @@ def _validate(events: list, metrics: dict[str, Metric], now: datetime, result: I
         else:
             try:
                 properties_json = _PROPERTIES_ENCODER.encode(properties)
-            except (TypeError, ValueError):
+            except TypeError:  # a decimal number somewhere inside
+                try:
+                    properties_json = _properties_json(properties)
+                except ValueError:
+                    result.reject(index, event_id, _("properties must be plain JSON"))
+                    continue
+            except ValueError:
                 result.reject(index, event_id, _("properties must be plain JSON"))
                 continue
         row = _Row(

@@ -4,6 +4,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.models import UsageEvent
@@ -197,3 +199,33 @@ def test_a_failure_before_commit_stores_nothing_and_a_retry_stores_once(push, mo
     assert push(batch).json() == {"accepted": 50, "duplicates": 0, "rejected": []}
     assert push(batch).json() == {"accepted": 0, "duplicates": 50, "rejected": []}
     assert UsageEvent.objects.count() == 50
+
+
+def test_decimal_properties_are_stored_exactly_as_sent(push):
+    raw = (
+        b'{"events": [{"id": "a", "metric": "inspections", "value": 1, "timestamp": "%s",'
+        b' "properties": {"temp": 21.123456789012345678, "line": "L3", "zones": [0.5, 2]}}]}'
+    ) % timezone.now().isoformat().encode()
+    assert push(None, raw=raw).json()["accepted"] == 1
+    stored = UsageEvent.objects.values_list("properties", flat=True).get()
+    assert stored["line"] == "L3"
+    assert stored["zones"][1] == 2
+    # As text, nothing was lost on the way (a float would keep about 17 digits).
+
+    text = (
+        UsageEvent.objects.annotate(t=Cast("properties", TextField()))
+        .values_list("t", flat=True)
+        .get()
+    )
+    assert "21.123456789012345678" in text
+
+
+def test_same_decimal_properties_are_the_same_content(push):
+    at = timezone.now().isoformat()
+    body = (
+        f'{{"events": [{{"id": "a", "metric": "inspections", "value": 1, "timestamp": "{at}",'
+        ' "properties": {"b": 0.25, "a": "x"}}]}'
+    )
+    assert push(None, raw=body.encode()).json()["accepted"] == 1
+    reordered = body.replace('{"b": 0.25, "a": "x"}', '{"a": "x", "b": 0.25}')
+    assert push(None, raw=reordered.encode()).json()["duplicates"] == 1
