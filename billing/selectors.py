@@ -13,10 +13,18 @@ from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Lag, TruncDate
+from django.utils import timezone
 
-from billing import keys
-from billing.models import InstallationKey, Metric, Plan, Subscription, UsageEvent
-from billing.money import QUANTITY_PLACES
+from billing import keys, rating
+from billing.models import (
+    InstallationKey,
+    LedgerEntry,
+    Metric,
+    Plan,
+    Subscription,
+    UsageEvent,
+)
+from billing.money import QUANTITY_PLACES, round_minor
 from marketplace.accounts.models import User
 from marketplace.accounts.policies import scope
 
@@ -118,15 +126,18 @@ def _cumulative(
 
 
 def _aggregate(metric: Metric):
+    """The metric's aggregate over the events of that metric only (queries mix metrics)."""
+    only = Q(metric_id=metric.pk)
     if metric.aggregation == Metric.Aggregation.COUNT:
-        return Count("pk")
+        return Count("pk", filter=only)
     if metric.aggregation == Metric.Aggregation.MAX:
-        return Max("value")
+        return Max("value", filter=only)
     if metric.aggregation == Metric.Aggregation.UNIQUE:
         if metric.unique_property:
-            return Count(KT(f"properties__{metric.unique_property}"), distinct=True)
-        return Count("value", distinct=True)
-    return Sum("value")
+            prop = KT(f"properties__{metric.unique_property}")
+            return Count(prop, distinct=True, filter=only)
+        return Count("value", distinct=True, filter=only)
+    return Sum("value", filter=only)
 
 
 def _decimal(value) -> Decimal:
@@ -165,7 +176,7 @@ def usage_totals(
     latest = [m for m in plain if m.aggregation == Metric.Aggregation.LATEST]
     aggregated = [m for m in plain if m.aggregation != Metric.Aggregation.LATEST]
     if aggregated:
-        row = window.aggregate(**{f"m{m.pk}": _filtered(_aggregate(m), m) for m in aggregated})
+        row = window.aggregate(**{f"m{m.pk}": _aggregate(m) for m in aggregated})
         for metric in aggregated:
             totals[metric.code] = _decimal(row[f"m{metric.pk}"])
     if latest:
@@ -175,11 +186,6 @@ def usage_totals(
         ):
             totals[by_id[metric_id].code] = _decimal(value)
     return totals
-
-
-def _filtered(aggregate, metric: Metric):
-    aggregate.filter = Q(metric_id=metric.pk)
-    return aggregate
 
 
 @dataclass(frozen=True)
@@ -208,16 +214,13 @@ def usage_by_day(subscription: Subscription, start: datetime, end: datetime) -> 
             .annotate(day=TruncDate("occurred_at", tzinfo=tz))
             .values("metric_id", "day")
             .annotate(
-                **{
-                    f"m{m.pk}": _filtered(_aggregate(m), m)
-                    for m in plain
-                    if m.aggregation != "latest"
-                },
+                **{f"m{m.pk}": _aggregate(m) for m in plain if m.aggregation != "latest"},
                 latest=Max("value"),
             )
         )
+        by_id = {m.pk: m for m in plain}
         for row in rows:
-            metric = next(m for m in plain if m.pk == row["metric_id"])
+            metric = by_id[row["metric_id"]]
             key = "latest" if metric.aggregation == Metric.Aggregation.LATEST else f"m{metric.pk}"
             days[metric.pk][_as_date(row["day"])] = _decimal(row[key])
     return [DailyUsage(m, sorted(days[m.pk].items())) for m in metrics]
@@ -245,8 +248,6 @@ def trial_allowance_used(subscription: Subscription, usage: dict[str, Decimal]) 
 
 def entitlement_for(subscription: Subscription, *, now: datetime | None = None) -> dict:
     """What an industrial platform needs to decide whether to enable the solution now."""
-    from django.utils import timezone
-
     now = now or timezone.now()
     version = subscription.plan_version
     usage = usage_totals(
@@ -282,8 +283,6 @@ def entitlement_for(subscription: Subscription, *, now: datetime | None = None) 
 
 def usage_summary(subscription: Subscription, *, now: datetime) -> dict:
     """Per-metric totals of the current period and, during a trial, what it would have cost."""
-    from billing import rating
-
     version = subscription.plan_version
     metrics = list(Metric.objects.filter(listing_id=version.plan.listing_id))
     usage = usage_totals(
@@ -338,9 +337,6 @@ def ledger_balance(account: str, *, organization=None, currency: str) -> Decimal
     Entries are whole minor units, so the sum is too: rounding it to the minor unit is exact on
     PostgreSQL and removes SQLite's double-precision noise.
     """
-    from billing.models import LedgerEntry
-    from billing.money import round_minor
-
     total = LedgerEntry.objects.filter(
         account=account, organization=organization, currency=currency
     ).aggregate(total=Sum("amount"))["total"]

@@ -1,7 +1,7 @@
 """Starting, converting, expiring and resuming subscriptions (Precis owns trials, not Stripe)."""
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import selectors
 from billing.models import (
     BillingAccount,
     PendingItem,
@@ -149,8 +150,6 @@ def subscription_end_trial(*, subscription_id: int, now: datetime | None = None)
     """At a trial's end (its last day passed, or its usage allowance used up): active with a
     way to pay on file, otherwise expired (entitlement off, data kept). Does nothing to a
     subscription that is not a trial at its end, so running it again changes nothing."""
-    from billing import selectors  # reads only; selectors import nothing from services
-
     now = now or timezone.now()
     subscription = (
         # Lock the subscription only: PostgreSQL cannot lock the nullable side of the join.
@@ -226,10 +225,6 @@ def billing_account_accept_invoice_terms(
         account.invoice_terms_accepted_by = actor
         account.save()
     return account
-
-
-def trial_reminder_window() -> timedelta:
-    return timedelta(days=3)
 
 
 # --- Changes during a subscription ---------------------------------------------------------------

@@ -140,7 +140,6 @@ def _seed_trial(buyer_user: User) -> None:
         actor=buyer_user, subscription=subscription, name="Plant 1, weaving hall"
     )
     key = issued.record
-    key.installation.subscription = subscription
     rng = random.Random(5)  # noqa: S311 - demo data
     metrics = list(listing.metrics.all())
     for day in range(10):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -92,7 +93,6 @@ def _active_filters(parsed: CatalogRequest, terms_by_key: dict) -> list[ActiveFi
 # or this many seconds pass: whole pages for visitors who are not signed in, and the body
 # below the header (which depends only on the query and the language) for everyone else.
 CATALOG_CACHE_SECONDS = 300
-MESSAGES_COOKIE = "messages"  # django.contrib.messages' cookie storage
 
 
 def _shared_page_key(request: HttpRequest, generation: int) -> str | None:
@@ -101,7 +101,8 @@ def _shared_page_key(request: HttpRequest, generation: int) -> str | None:
     Such a visitor has no account menu, messages or CSRF token on the page (the language
     switcher is links), so the page depends on its address alone.
     """
-    if request.COOKIES.get(settings.SESSION_COOKIE_NAME) or request.COOKIES.get(MESSAGES_COOKIE):
+    cookies = request.COOKIES
+    if cookies.get(settings.SESSION_COOKIE_NAME) or cookies.get(CookieStorage.cookie_name):
         return None
     digest = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
     return f"catalog-page:{generation}:{digest}"

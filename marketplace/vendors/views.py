@@ -477,16 +477,24 @@ def moderation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return _moderation_page(request, slug)
 
 
-def _moderate(request: HttpRequest, slug: str, step, success: str, **kwargs) -> HttpResponse:
-    """Call one moderation service on the listing and say how it went."""
-    listing = get_object_or_404(Listing, slug=slug)
+def _apply(request: HttpRequest, step, success: str, target: str, **kwargs) -> HttpResponse:
+    """Call one staff service (`step(actor=..., **kwargs)`), say how it went, go to `target`."""
     try:
-        step(actor=request.user, listing=listing, **kwargs)
+        step(actor=request.user, **kwargs)
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, success % {"name": listing.name})
-    return redirect("vendors:moderation_detail", slug=slug)
+        messages.success(request, success)
+    return redirect(target)
+
+
+def _moderate(request: HttpRequest, slug: str, step, success: str, **kwargs) -> HttpResponse:
+    """Call one moderation service on the listing and say how it went."""
+    listing = get_object_or_404(Listing, slug=slug)
+    target = reverse("vendors:moderation_detail", args=[slug])
+    return _apply(
+        request, step, success % {"name": listing.name}, target, listing=listing, **kwargs
+    )
 
 
 @staff_only
@@ -588,13 +596,15 @@ def moderation_vendor(request: HttpRequest, slug: str) -> HttpResponse:
 def _decide(request: HttpRequest, slug: str, step, success: str, **kwargs) -> HttpResponse:
     """Call one verification service on the organization and say how it went."""
     organization = get_object_or_404(Organization, slug=slug)
-    try:
-        step(actor=request.user, organization=organization, **kwargs)
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success % {"name": organization.name})
-    return redirect("vendors:moderation_vendor", slug=slug)
+    target = reverse("vendors:moderation_vendor", args=[slug])
+    return _apply(
+        request,
+        step,
+        success % {"name": organization.name},
+        target,
+        organization=organization,
+        **kwargs,
+    )
 
 
 @staff_only
