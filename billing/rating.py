@@ -91,6 +91,41 @@ def _line(description: str, amount: Decimal, currency: str, **kwargs) -> Line:
     return Line(description, Money(round_minor(amount, currency), currency), **kwargs)
 
 
+def metered_lines(version: PlanVersion, usage: dict[str, Decimal]) -> list[Line]:
+    """A line per metered charge of the version: its metric's quantity, priced and rounded."""
+    return [
+        _line(
+            charge.metric.name,
+            metered_amount(charge, usage.get(charge.metric.code, ZERO)),
+            version.currency,
+            metric=charge.metric.code,
+            quantity=usage.get(charge.metric.code, ZERO),
+        )
+        for charge in version.metered_charges.all()
+    ]
+
+
+def outcome_line(charge: OutcomeCharge, quantity: Decimal, *, baseline, currency: str) -> Line:
+    """One outcome charge rated for a period (a statement line's claim or its settled value)."""
+    return _line(
+        charge.metric.name,
+        outcome_amount(charge, quantity, baseline=baseline),
+        currency,
+        metric=charge.metric.code,
+        quantity=quantity,
+    )
+
+
+def needs_baseline(charge: OutcomeCharge, baseline) -> bool:
+    return charge.method == OutcomeCharge.Method.SAVINGS_SHARE and baseline is None
+
+
+def recurring_label(version: PlanVersion) -> str:
+    if version.recurring_interval == PlanVersion.Interval.YEAR:
+        return _("Yearly fee")
+    return _("Monthly fee")
+
+
 def quote(
     version: PlanVersion,
     usage: dict[str, Decimal],
@@ -102,39 +137,16 @@ def quote(
     currency = version.currency
     result = Quote(currency)
     if include_recurring and version.recurring_amount:
-        label = (
-            _("Yearly fee")
-            if version.recurring_interval == PlanVersion.Interval.YEAR
-            else _("Monthly fee")
-        )
-        result.lines.append(_line(label, version.recurring_amount, currency))
-    for charge in version.metered_charges.all():
-        quantity = usage.get(charge.metric.code, ZERO)
-        result.lines.append(
-            _line(
-                charge.metric.name,
-                metered_amount(charge, quantity),
-                currency,
-                metric=charge.metric.code,
-                quantity=quantity,
-            )
-        )
+        result.lines.append(_line(recurring_label(version), version.recurring_amount, currency))
+    result.lines.extend(metered_lines(version, usage))
     for charge in version.outcome_charges.all():
-        quantity = usage.get(charge.metric.code, ZERO)
         baseline = (baselines or {}).get(charge.metric.code)
-        if charge.method == OutcomeCharge.Method.SAVINGS_SHARE and baseline is None:
+        if needs_baseline(charge, baseline):
             result.notes.append(
                 _("%(metric)s: a share of savings, charged once a baseline is agreed.")
                 % {"metric": charge.metric.name}
             )
             continue
-        result.lines.append(
-            _line(
-                charge.metric.name,
-                outcome_amount(charge, quantity, baseline=baseline),
-                currency,
-                metric=charge.metric.code,
-                quantity=quantity,
-            )
-        )
+        quantity = usage.get(charge.metric.code, ZERO)
+        result.lines.append(outcome_line(charge, quantity, baseline=baseline, currency=currency))
     return result

@@ -1,5 +1,5 @@
-"""Celery entry points for billing: trial ends and reminders. Thin: ids in, services do the work,
-and running one twice changes nothing the second time."""
+"""Celery entry points for billing: period close, trial ends and reminders. Thin: ids in,
+services do the work, and running one twice changes nothing the second time."""
 
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import Subscription, SubscriptionEvent
-from billing.services import subscriptions
+from billing.services import closing, subscriptions
 from marketplace.accounts.models import Membership, Role
 
 REMINDER_AHEAD = timedelta(days=3)
@@ -25,16 +25,10 @@ def trials_end_due() -> None:
         subscriptions.subscription_end_trial(subscription_id=subscription_id, now=now)
 
 
-@shared_task(ignore_result=True, time_limit=300)
-def periods_renew_due() -> None:
-    """Start the next period of every paid subscription whose period ended."""
-    now = timezone.now()
-    due = Subscription.objects.filter(
-        status__in=[Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE],
-        current_period_end__lte=now,
-    ).values_list("pk", flat=True)
-    for subscription_id in due:
-        subscriptions.subscription_renew(subscription_id=subscription_id, now=now)
+@shared_task(ignore_result=True, time_limit=3600)
+def periods_close() -> None:
+    """The period close (billing.services.closing): trials, periods, statements, invoices."""
+    closing.period_close(now=timezone.now())
 
 
 @shared_task(ignore_result=True, time_limit=300)

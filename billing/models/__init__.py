@@ -1,6 +1,8 @@
 """Billing's models, one module per sub-domain; import them from here."""
 
+from billing.models.invoicing import CreditNote, DocumentSequence, Invoice, InvoiceLine
 from billing.models.ledger import LedgerEntry, LedgerTransaction
+from billing.models.outcomes import Baseline, OutcomeLine, OutcomeLineEvent, OutcomeStatement
 from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
 from billing.models.subscriptions import (
     BillingAccount,
@@ -13,14 +15,22 @@ from billing.models.subscriptions import (
 from billing.models.telemetry import UsageEvent
 
 __all__ = [
+    "Baseline",
     "BillingAccount",
+    "CreditNote",
+    "DocumentSequence",
     "Installation",
     "InstallationKey",
+    "Invoice",
+    "InvoiceLine",
     "LedgerEntry",
     "LedgerTransaction",
     "MeteredCharge",
     "Metric",
     "OutcomeCharge",
+    "OutcomeLine",
+    "OutcomeLineEvent",
+    "OutcomeStatement",
     "PendingItem",
     "Plan",
     "PlanVersion",

@@ -49,6 +49,8 @@ class LedgerTransaction(AppendOnly):
         INVOICE_ISSUED = "invoice_issued", _("Invoice issued")
         PAYMENT = "payment", _("Payment")
         CREDIT_NOTE = "credit_note", _("Credit note")
+        INVOICE_VOIDED = "invoice_voided", _("Invoice voided")
+        WRITE_OFF = "write_off", _("Written off")
         PAYOUT = "payout", _("Payout")
         ADJUSTMENT = "adjustment", _("Adjustment")
 

@@ -59,6 +59,12 @@ class UsageEvent(models.Model):
             models.Index(
                 fields=["subscription", "metric", "occurred_at"], name="usage_event_metering"
             ),
+            # Late events are few; period close looks for them on every run.
+            models.Index(
+                fields=["subscription", "occurred_at"],
+                condition=models.Q(late=True),
+                name="usage_event_late",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,18 +25,20 @@ class Unbalanced(ServiceError):
     """Entries that do not sum to zero: a bug in the caller, never written."""
 
 
-@transaction.atomic
-def ledger_record(
-    *,
-    kind: str,
-    idempotency_key: str,
-    description: str,
-    currency: str,
-    lines: list[Line],
-    actor: User | None = None,
-) -> LedgerTransaction:
-    """Record a money movement once. The same key again returns the first record (and checks
-    that it says the same); entries that do not balance are refused and nothing is written."""
+@dataclass(frozen=True)
+class Movement:
+    """One transaction to record (see ledger_record)."""
+
+    kind: str
+    idempotency_key: str
+    description: str
+    currency: str
+    lines: list[Line]
+    actor: User | None = None
+
+
+def _check(movement: Movement) -> None:
+    currency, lines = movement.currency, movement.lines
     if currency not in CURRENCY_EXPONENTS:
         raise ServiceError(_("Unknown currency %(currency)s.") % {"currency": currency})
     if len(lines) < 2:
@@ -55,34 +57,74 @@ def ledger_record(
         if line.account not in LedgerEntry.Account.values:
             raise ServiceError(_("Unknown ledger account %(account)s.") % {"account": line.account})
     if sum(line.amount for line in lines) != 0:
-        raise Unbalanced(_("The entries of %(key)s do not balance.") % {"key": idempotency_key})
-    existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _same(existing, kind, currency, lines)
+        raise Unbalanced(
+            _("The entries of %(key)s do not balance.") % {"key": movement.idempotency_key}
+        )
+
+
+@transaction.atomic
+def ledger_record(
+    *,
+    kind: str,
+    idempotency_key: str,
+    description: str,
+    currency: str,
+    lines: list[Line],
+    actor: User | None = None,
+) -> LedgerTransaction:
+    """Record a money movement once. The same key again returns the first record (and checks
+    that it says the same); entries that do not balance are refused and nothing is written."""
+    movement = Movement(kind, idempotency_key, description, currency, lines, actor)
+    return ledger_record_many(movements=[movement])[0]
+
+
+@transaction.atomic
+def ledger_record_many(*, movements: list[Movement]) -> list[LedgerTransaction]:
+    """Record many movements with a few queries (period close issues thousands of invoices);
+    each one as ledger_record would."""
+    for movement in movements:
+        _check(movement)
+    keys = [movement.idempotency_key for movement in movements]
+    if len(set(keys)) != len(keys):
+        raise ServiceError(_("The same ledger key appears twice in one batch."))
+    existing = LedgerTransaction.objects.in_bulk(keys, field_name="idempotency_key")
+    new = [m for m in movements if m.idempotency_key not in existing]
     try:
         with transaction.atomic():
-            record = LedgerTransaction.objects.create(
-                kind=kind,
-                idempotency_key=idempotency_key,
-                description=description,
-                currency=currency,
-                actor=actor,
+            created = LedgerTransaction.objects.bulk_create(
+                LedgerTransaction(
+                    kind=m.kind,
+                    idempotency_key=m.idempotency_key,
+                    description=m.description,
+                    currency=m.currency,
+                    actor=m.actor,
+                )
+                for m in new
             )
-    except IntegrityError:  # recorded at the same moment by another process
-        return _same(
-            LedgerTransaction.objects.get(idempotency_key=idempotency_key), kind, currency, lines
-        )
+    except IntegrityError:  # recorded at the same moment by another process: one at a time
+        if len(movements) == 1:
+            existing = LedgerTransaction.objects.in_bulk(keys, field_name="idempotency_key")
+            created, new = [], []
+        else:
+            return [ledger_record_many(movements=[m])[0] for m in movements]
     LedgerEntry.objects.bulk_create(
         LedgerEntry(
             transaction=record,
             account=line.account,
             organization=line.organization,
             amount=line.amount,
-            currency=currency,
+            currency=m.currency,
         )
-        for line in lines
+        for m, record in zip(new, created, strict=True)
+        for line in m.lines
     )
-    return record
+    recorded = {record.idempotency_key: record for record in created}
+    for m in movements:
+        if m.idempotency_key in existing:
+            recorded[m.idempotency_key] = _same(
+                existing[m.idempotency_key], m.kind, m.currency, m.lines
+            )
+    return [recorded[key] for key in keys]
 
 
 def _same(

@@ -350,10 +350,33 @@ def subscription_change_plan(
     return subscription
 
 
+def period_advance(subscription: Subscription) -> SubscriptionEvent:
+    """One step at the end of a paid period: the next period starts, or a scheduled
+    cancellation takes effect. Changes the (locked) subscription without saving it, and returns
+    the history event to store."""
+    if subscription.cancel_at_period_end:
+        subscription.status = Subscription.Status.CANCELED
+        subscription.ended_at = subscription.current_period_end
+        return SubscriptionEvent(
+            subscription=subscription, action=SubscriptionEvent.Action.CANCELED
+        )
+    tz = _tz(subscription.buyer)
+    start = subscription.current_period_end
+    anchor = subscription.period_anchor or local_date(start, tz)
+    start, end = period_at(anchor, start, subscription.plan_version.recurring_interval, tz)
+    subscription.current_period_start, subscription.current_period_end = start, end
+    return SubscriptionEvent(
+        subscription=subscription,
+        action=SubscriptionEvent.Action.PERIOD_RENEWED,
+        data={"start": str(start)},
+    )
+
+
 @transaction.atomic
 def subscription_renew(*, subscription_id: int, now=None) -> Subscription:
     """At a period's end: the next period starts, or a scheduled cancellation takes effect.
-    Safe to run again: a period that has not ended is left alone."""
+    Safe to run again: a period that has not ended is left alone. (Period close does this and
+    invoices the period: billing.services.closing.)"""
     now = now or timezone.now()
     subscription = (
         Subscription.objects.select_for_update()
@@ -362,16 +385,6 @@ def subscription_renew(*, subscription_id: int, now=None) -> Subscription:
     )
     renewable = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
     while subscription.status in renewable and subscription.current_period_end <= now:
-        if subscription.cancel_at_period_end:
-            subscription.status = Subscription.Status.CANCELED
-            subscription.ended_at = subscription.current_period_end
-            _log(subscription, SubscriptionEvent.Action.CANCELED, None)
-            break
-        tz = _tz(subscription.buyer)
-        start = subscription.current_period_end
-        anchor = subscription.period_anchor or local_date(start, tz)
-        start, end = period_at(anchor, start, subscription.plan_version.recurring_interval, tz)
-        subscription.current_period_start, subscription.current_period_end = start, end
-        _log(subscription, SubscriptionEvent.Action.PERIOD_RENEWED, None, start=str(start))
+        period_advance(subscription).save()
     subscription.save()
     return subscription

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import InstallationKey, Metric, UsageEvent
+from billing.models import InstallationKey, Metric, Subscription, UsageEvent
 from billing.money import QUANTITY_DIGITS, QUANTITY_PLACES
 from marketplace.errors import ServiceError
 
@@ -247,7 +247,6 @@ def _insert(rows: list[_Row], key: InstallationKey, now: datetime) -> set[str]:
     installation = key.installation
     subscription = installation.subscription
     flagged = not subscription.is_entitled
-    closed = subscription.closed_through
     table = UsageEvent._meta.db_table
     columns = (
         "installation_id, subscription_id, metric_id, client_id, value, occurred_at, "
@@ -260,19 +259,23 @@ def _insert(rows: list[_Row], key: InstallationKey, now: datetime) -> set[str]:
         # would quote every element into the SQL text, which cost more than the insert.
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
+            # `closed_through` is read under a key-share lock: period close locks the
+            # subscription to update, so a batch either lands before the close rates the
+            # period, or waits and is marked late against the new value.
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608 - our own table and columns
+                f"WITH s AS (SELECT closed_through FROM {Subscription._meta.db_table} "  # noqa: S608
+                "WHERE id = %s FOR KEY SHARE) "
+                f"INSERT INTO {table} ({columns}) "
                 "SELECT %s, %s, m, c, v, o, %s, p::jsonb, h, %s, "
-                "CASE WHEN %s::timestamptz IS NULL THEN false ELSE o < %s::timestamptz END "
-                "FROM unnest(%b::bigint[], %b::varchar[], %b::numeric[], %b::timestamptz[], "
+                "COALESCE(o < s.closed_through, false) "
+                "FROM s, unnest(%b::bigint[], %b::varchar[], %b::numeric[], %b::timestamptz[], "
                 "%b::text[], %b::varchar[]) AS t(m, c, v, o, p, h) " + conflict,
                 [
+                    subscription.pk,
                     installation.pk,
                     subscription.pk,
                     now,
                     flagged,
-                    closed,
-                    closed,
                     [r.metric_id for r in rows],
                     [r.client_id for r in rows],
                     [r.value for r in rows],
@@ -282,6 +285,12 @@ def _insert(rows: list[_Row], key: InstallationKey, now: datetime) -> set[str]:
                 ],
             )
             return {client_id for (client_id,) in cursor.fetchall()}
+    # SQLite runs one writer at a time (transactions begin IMMEDIATE): read inside this one.
+    closed = (
+        Subscription.objects.filter(pk=subscription.pk)
+        .values_list("closed_through", flat=True)
+        .first()
+    )
     with connection.cursor() as cursor:
         placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         params = []

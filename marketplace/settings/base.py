@@ -202,6 +202,8 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 # New organizations bill in this time zone until their owner picks another.
 PRECIS_DEFAULT_TIME_ZONE = "Asia/Shanghai"
+# Precis's share of every invoice, in percent (a Decimal string; the vendor gets the rest).
+PRECIS_PLATFORM_FEE_PERCENT = env("PRECIS_PLATFORM_FEE_PERCENT", default="10")
 
 # --- Static and media -------------------------------------------------------------------------
 
@@ -288,12 +290,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.accounts.tasks.invitations_expire",
         "schedule": crontab(minute=15),
     },
-    "end-due-trials": {
-        "task": "billing.tasks.trials_end_due",
-        "schedule": crontab(minute="*/10"),
-    },
-    "renew-periods": {
-        "task": "billing.tasks.periods_renew_due",
+    # Ends due trials too, and is what `manage.py close_period` runs.
+    "close-periods": {
+        "task": "billing.tasks.periods_close",
         "schedule": crontab(minute="*/10"),
     },
     "remind-trials-ending": {

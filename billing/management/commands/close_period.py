@@ -1,0 +1,39 @@
+"""`python manage.py close_period [--as-of RFC3339]`: the period close, as Celery beat runs it."""
+
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.services.closing import period_close
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise CommandError(f"--as-of {text!r} is not an RFC 3339 timestamp: {error}") from error
+    if instant.tzinfo is None:
+        raise CommandError(f"--as-of {text!r} needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00")
+    return instant
+
+
+class Command(BaseCommand):
+    help = (
+        "End due trials, invoice the billing periods that ended, open outcome statements and "
+        "settle those whose window ended. Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--as-of",
+            type=_instant,
+            help="Close what is due at this instant (RFC 3339, with offset); default: now.",
+        )
+
+    def handle(self, *args, as_of=None, **options):
+        report = period_close(now=as_of)
+        self.stdout.write(
+            f"Trials ended: {report.trials_ended}; invoices created: {report.invoices_created}, "
+            f"issued: {report.invoices_issued}; outcome statements opened: "
+            f"{report.statements_opened}, settled: {report.statements_settled}."
+        )

@@ -1,0 +1,429 @@
+"""Period close: ends due trials, rates closed periods, opens outcome statements, issues invoices.
+
+`period_close(now=...)` is what `manage.py close_period` and Celery beat run. It works through
+the subscriptions due at `now` in chunks, each chunk in one database transaction with its
+subscriptions locked:
+
+- an active subscription whose current period's fee was never invoiced (it just started, or a
+  trial converted) gets an invoice for that fee, in advance;
+- each period that ended is invoiced: its metered usage in arrears, the next period's fee in
+  advance (unless the subscription ends), pending prorations, and adjustments for usage that
+  arrived late for earlier periods; when the plan charges for outcomes, an outcome statement
+  opens and the invoice waits, as a draft, until the statement settles;
+- a subscription canceled mid-period is invoiced for its usage up to the cancellation.
+
+`Subscription.closed_through` records how far a subscription has been invoiced, and an invoice
+is unique per subscription and period end, so running the close again, or twice at once, or
+again after it was killed half-way, invoices every period exactly once.
+
+Usage is aggregated for a whole chunk in one query (billing.selectors.usage_totals_many) and
+rows are written in bulk: the close of ten thousand subscriptions is a few hundred queries.
+"""
+
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Max, Min, Q, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from billing import rating, selectors
+from billing.models import (
+    Baseline,
+    Invoice,
+    InvoiceLine,
+    Metric,
+    OutcomeLine,
+    OutcomeStatement,
+    PendingItem,
+    PlanVersion,
+    Subscription,
+    SubscriptionEvent,
+    UsageEvent,
+)
+from billing.money import round_minor
+from billing.services import invoicing, outcomes, subscriptions
+
+CHUNK_SIZE = 500
+# Telemetry refuses events older than 35 days: late usage can only concern periods this recent.
+LATE_HORIZON = timedelta(days=36)
+BILLABLE = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
+
+
+@dataclass
+class CloseReport:
+    trials_ended: int = 0
+    invoices_created: int = 0
+    invoices_issued: int = 0
+    statements_opened: int = 0
+    statements_settled: int = 0
+
+
+@dataclass
+class _Boundary:
+    """Where a subscription is invoiced: the period [start, end) it closes (empty when it only
+    opens one) and the period whose fee is billed in advance."""
+
+    subscription: Subscription
+    start: datetime
+    end: datetime
+    fee_period: tuple[datetime, datetime] | None
+    invoice: Invoice | None = None
+    lines: list[InvoiceLine] = field(default_factory=list)
+
+
+def due_for_close(now: datetime) -> list[int]:
+    """Subscriptions with something to invoice at `now`."""
+    billable = Q(status__in=BILLABLE) & (
+        Q(current_period_end__lte=now)
+        | Q(closed_through__isnull=True)
+        | Q(closed_through__lt=F("current_period_start"))
+    )
+    ended = Q(
+        status=Subscription.Status.CANCELED,
+        closed_through__isnull=False,
+        closed_through__lt=F("ended_at"),
+    )
+    return list(
+        Subscription.objects.filter(billable | ended).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def period_close(*, now: datetime | None = None, chunk_size: int = CHUNK_SIZE) -> CloseReport:
+    """Close everything due at `now` (see the module docstring); returns what it did."""
+    now = now or timezone.now()
+    report = CloseReport()
+    for subscription_id in subscriptions.trials_due(now):
+        ended = subscriptions.subscription_end_trial(subscription_id=subscription_id, now=now)
+        report.trials_ended += ended.status != Subscription.Status.TRIALING
+    due = due_for_close(now)
+    for first in range(0, len(due), chunk_size):
+        _close_chunk(due[first : first + chunk_size], now, report)
+    settled = outcomes.statements_settle_due(now=now)
+    report.statements_settled += settled
+    report.invoices_issued += settled
+    return report
+
+
+def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], list]:
+    """The boundaries to invoice for a locked subscription, advancing its periods."""
+    boundaries, events = [], []
+    sub = subscription
+    if sub.status in BILLABLE and (
+        sub.closed_through is None or sub.closed_through < sub.current_period_start
+    ):
+        start = sub.current_period_start
+        boundaries.append(_Boundary(sub, start, start, (start, sub.current_period_end)))
+        sub.closed_through = start
+    while sub.status in BILLABLE and sub.current_period_end <= now:
+        start, end = sub.current_period_start, sub.current_period_end
+        events.append(subscriptions.period_advance(sub))
+        fee = (sub.current_period_start, sub.current_period_end) if sub.status in BILLABLE else None
+        boundaries.append(_Boundary(sub, start, end, fee))
+        sub.closed_through = end
+    if (
+        sub.status == Subscription.Status.CANCELED
+        and sub.closed_through is not None
+        and sub.ended_at is not None
+        and sub.closed_through < sub.ended_at
+    ):
+        boundaries.append(_Boundary(sub, sub.closed_through, sub.ended_at, None))
+        sub.closed_through = sub.ended_at
+    return boundaries, events
+
+
+def _versions(ids) -> dict[int, PlanVersion]:
+    """Plan versions with everything rating reads, each loaded once for the whole chunk."""
+    return {
+        version.pk: version
+        for version in PlanVersion.objects.filter(pk__in=ids)
+        .select_related("plan__listing__vendor")
+        .prefetch_related(
+            "metered_charges__tiers", "metered_charges__metric", "outcome_charges__metric"
+        )
+    }
+
+
+def _period_text(start: datetime, end: datetime, tz) -> str:
+    last = (end.astimezone(tz) - timedelta(microseconds=1)).date()
+    first = start.astimezone(tz).date()
+    return "\N{EN DASH}".join(
+        (date_format(first, "SHORT_DATE_FORMAT"), date_format(last, "SHORT_DATE_FORMAT"))
+    )
+
+
+@transaction.atomic
+def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
+    subs = list(
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("buyer")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    versions = _versions({sub.plan_version_id for sub in subs})
+    boundaries, events = [], []
+    for sub in subs:
+        sub.plan_version = versions[sub.plan_version_id]
+        planned, advanced = _plan(sub, now)
+        boundaries += planned
+        events += advanced
+    if not boundaries:
+        return
+    closing = [sub for sub in subs if any(b.subscription is sub for b in boundaries)]
+    listing_ids = {sub.plan_version.plan.listing_id for sub in closing}
+    metrics: dict[int, list[Metric]] = defaultdict(list)
+    for metric in Metric.objects.filter(listing_id__in=listing_ids):
+        metrics[metric.listing_id].append(metric)
+    metric_by_code = {(m.listing_id, m.code): m for ms in metrics.values() for m in ms}
+    rated = [b for b in boundaries if b.start < b.end]
+    usage = dict(
+        zip(
+            (id(b) for b in rated),
+            selectors.usage_totals_many(
+                [selectors.UsageWindow(b.subscription, b.start, b.end) for b in rated], metrics
+            ),
+            strict=True,
+        )
+    )
+    baselines = _baselines(closing)
+    extras = _pending_lines(closing, now)
+    for sub_id, lines in _late_adjustments(closing, metrics, versions, now).items():
+        extras[sub_id] += lines
+    statements, statement_lines = [], []
+    for boundary in boundaries:
+        sub = boundary.subscription
+        version = sub.plan_version
+        boundary.invoice = Invoice(
+            issuer=version.plan.listing.vendor,
+            buyer=sub.buyer,
+            subscription=sub,
+            plan_version=version,
+            period_start=boundary.start,
+            period_end=boundary.end,
+            currency=version.currency,
+            created_at=now,
+        )
+        tz = zoneinfo.ZoneInfo(sub.buyer.time_zone)
+        if boundary.fee_period and version.recurring_amount:
+            boundary.lines.append(
+                InvoiceLine(
+                    kind=InvoiceLine.Kind.RECURRING,
+                    description=f"{rating.recurring_label(version)}, "
+                    f"{_period_text(*boundary.fee_period, tz)}",
+                    amount=round_minor(version.recurring_amount, version.currency),
+                    period_start=boundary.fee_period[0],
+                    period_end=boundary.fee_period[1],
+                )
+            )
+        if id(boundary) in usage:
+            listing_id = version.plan.listing_id
+            for line in rating.metered_lines(version, usage[id(boundary)]):
+                boundary.lines.append(
+                    InvoiceLine(
+                        kind=InvoiceLine.Kind.METERED,
+                        description=f"{line.description}, "
+                        f"{_period_text(boundary.start, boundary.end, tz)}",
+                        metric=metric_by_code[(listing_id, line.metric)],
+                        quantity=line.quantity,
+                        amount=line.amount.amount,
+                        period_start=boundary.start,
+                        period_end=boundary.end,
+                    )
+                )
+            statement = _statement(boundary, usage[id(boundary)], baselines, now)
+            if statement is not None:
+                statements.append(statement)
+                statement_lines += statement.new_lines
+        boundary.lines += extras.pop(sub.pk, [])
+    OutcomeStatement.objects.bulk_create(statements)
+    for statement in statements:
+        for line in statement.new_lines:
+            line.statement = statement
+        statement.boundary.invoice.statement = statement
+    OutcomeLine.objects.bulk_create(statement_lines)
+    invoices = Invoice.objects.bulk_create([b.invoice for b in boundaries])
+    for boundary in boundaries:
+        for line in boundary.lines:
+            line.invoice = boundary.invoice
+    InvoiceLine.objects.bulk_create([line for b in boundaries for line in b.lines])
+    PendingItem.objects.filter(subscription__in=closing, invoiced_at__isnull=True).update(
+        invoiced_at=now
+    )
+    ready = [invoice for invoice in invoices if invoice.statement is None]
+    invoicing.invoices_issue(invoices=ready, now=now)
+    for sub in closing:
+        sub.updated_at = now
+    Subscription.objects.bulk_update(
+        closing,
+        [
+            "status",
+            "current_period_start",
+            "current_period_end",
+            "ended_at",
+            "closed_through",
+            "updated_at",
+        ],
+    )
+    SubscriptionEvent.objects.bulk_create(events)
+    report.invoices_created += len(invoices)
+    report.invoices_issued += len(ready)
+    report.statements_opened += len(statements)
+
+
+def _baselines(subs: list[Subscription]) -> dict[tuple[int, int], list[Baseline]]:
+    """Agreed baselines per (subscription, metric), oldest version first."""
+    found: dict[tuple[int, int], list[Baseline]] = defaultdict(list)
+    for baseline in Baseline.objects.filter(
+        subscription__in=subs, agreed_at__isnull=False
+    ).order_by("number"):
+        found[(baseline.subscription_id, baseline.metric_id)].append(baseline)
+    return found
+
+
+def baseline_for(baselines: list[Baseline], period_start: datetime) -> Baseline | None:
+    """The newest version agreed before the period started and in effect by then."""
+    applicable = [
+        b for b in baselines if b.agreed_at <= period_start and b.effective_from <= period_start
+    ]
+    return applicable[-1] if applicable else None
+
+
+def _statement(boundary: _Boundary, usage, baselines, now) -> OutcomeStatement | None:
+    """The outcome statement of a closed period, with its lines (not saved), or None."""
+    sub = boundary.subscription
+    charges = list(sub.plan_version.outcome_charges.all())
+    if not charges:
+        return None
+    days = max(charge.verification_window_days for charge in charges)
+    statement = OutcomeStatement(
+        subscription=sub,
+        period_start=boundary.start,
+        period_end=boundary.end,
+        window_ends_at=boundary.end + timedelta(days=days),
+        created_at=now,
+    )
+    statement.boundary, statement.new_lines = boundary, []
+    notes = []
+    for charge in charges:
+        baseline = baseline_for(baselines.get((sub.pk, charge.metric_id), []), boundary.start)
+        value = baseline.value if baseline else None
+        if rating.needs_baseline(charge, value):
+            notes.append(
+                _("%(metric)s: no baseline was agreed before this period, so nothing is charged.")
+                % {"metric": charge.metric.name}
+            )
+            continue
+        measured = usage.get(charge.metric.code, Decimal(0))
+        claim = rating.outcome_line(
+            charge, measured, baseline=value, currency=sub.plan_version.currency
+        )
+        statement.new_lines.append(
+            OutcomeLine(
+                charge=charge,
+                metric=charge.metric,
+                measured=measured,
+                baseline=baseline,
+                baseline_value=value,
+                claimed_amount=claim.amount.amount,
+            )
+        )
+    statement.notes = "\n".join(notes)
+    return statement if statement.new_lines else None
+
+
+def _pending_lines(subs: list[Subscription], now: datetime) -> dict[int, list[InvoiceLine]]:
+    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for item in PendingItem.objects.filter(subscription__in=subs, invoiced_at__isnull=True):
+        lines[item.subscription_id].append(
+            InvoiceLine(
+                kind=item.kind,
+                description=item.description,
+                amount=round_minor(item.amount, item.currency),
+                pending_item=item,
+            )
+        )
+    return lines
+
+
+def _late_adjustments(
+    subs: list[Subscription], metrics, versions: dict[int, PlanVersion], now: datetime
+) -> dict[int, list[InvoiceLine]]:
+    """Adjustments for usage that arrived after its period was invoiced.
+
+    The period is rated again with every event it now has, and the difference from what its
+    invoices already charged (per metric, adjustments included) becomes a line. Rating the
+    whole period again, rather than pricing the late events alone, keeps tiers right.
+    """
+    late = (
+        UsageEvent.objects.filter(
+            subscription__in=subs, late=True, occurred_at__gte=now - LATE_HORIZON
+        )
+        .values("subscription_id")
+        .annotate(first=Min("occurred_at"), last=Max("occurred_at"))
+    )
+    by_id = {sub.pk: sub for sub in subs}
+    adjustments: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for row in late:
+        sub = by_id[row["subscription_id"]]
+        earlier = list(
+            Invoice.objects.filter(
+                subscription=sub,
+                period_start__lt=F("period_end"),
+                period_end__gt=row["first"],
+                period_start__lte=row["last"],
+            )
+            .exclude(status=Invoice.Status.VOID)
+            .order_by("period_end")
+        )
+        if not earlier:
+            continue
+        missing = {i.plan_version_id for i in earlier} - versions.keys()
+        versions.update(_versions(missing))
+        windows = [selectors.UsageWindow(sub, i.period_start, i.period_end) for i in earlier]
+        totals = selectors.usage_totals_many(windows, metrics)
+        billed = {
+            (row["period_start"], row["metric_id"]): Decimal(str(row["total"]))
+            for row in InvoiceLine.objects.filter(
+                invoice__subscription=sub,
+                kind__in=[InvoiceLine.Kind.METERED, InvoiceLine.Kind.ADJUSTMENT],
+                metric__isnull=False,
+            )
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .values("period_start", "metric_id")
+            .annotate(total=Sum("amount"))
+        }
+        tz = zoneinfo.ZoneInfo(sub.buyer.time_zone)
+        for invoice, usage in zip(earlier, totals, strict=True):
+            version = versions[invoice.plan_version_id]
+            codes = {m.code: m for m in metrics[version.plan.listing_id]}
+            for line in rating.metered_lines(version, usage):
+                metric = codes[line.metric]
+                before = round_minor(
+                    billed.get((invoice.period_start, metric.pk), Decimal(0)), version.currency
+                )
+                difference = line.amount.amount - before
+                if difference:
+                    adjustments[sub.pk].append(
+                        InvoiceLine(
+                            kind=InvoiceLine.Kind.ADJUSTMENT,
+                            description=_("%(metric)s, late usage for %(period)s")
+                            % {
+                                "metric": line.description,
+                                "period": _period_text(
+                                    invoice.period_start, invoice.period_end, tz
+                                ),
+                            },
+                            metric=metric,
+                            quantity=line.quantity,
+                            amount=difference,
+                            period_start=invoice.period_start,
+                            period_end=invoice.period_end,
+                            adjusts=invoice,
+                        )
+                    )
+    return adjustments

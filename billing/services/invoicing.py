@@ -1,0 +1,306 @@
+"""Issuing invoices, recording their payment, voiding them, and correcting them by credit note.
+
+Every change that moves money writes its ledger transaction in the same database transaction.
+An invoice is issued once: its number comes from the issuer's sequence, taken with the sequence
+row locked, so a rolled-back issue gives the number back and numbers have no gaps.
+
+Ledger entries (debits positive): an issue debits the buyer's receivable with the total and
+credits the vendor's payable with its share and Precis's platform fees with the fee; a payment
+debits cash and credits the receivable; a void, a write-off or a credit note reverses (part of)
+the issue.
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
+from billing.money import round_minor
+from billing.services.ledger import Line, Movement, ledger_record_many
+from marketplace.accounts.models import Organization, User
+from marketplace.errors import Conflict, ServiceError
+
+RECEIVABLE, PAYABLE, FEES, CASH = "receivable", "payable", "platform_fees", "cash"
+
+
+def platform_fee_percent() -> Decimal:
+    return Decimal(str(settings.PRECIS_PLATFORM_FEE_PERCENT))
+
+
+def _numbers(issuer_id: int, kind: str, count: int) -> range:
+    """Reserve `count` consecutive numbers of an issuer's sequence (locked until commit)."""
+    DocumentSequence.objects.get_or_create(issuer_id=issuer_id, kind=kind)
+    sequence = DocumentSequence.objects.select_for_update().get(issuer_id=issuer_id, kind=kind)
+    first = sequence.last_number + 1
+    sequence.last_number += count
+    sequence.save(update_fields=["last_number"])
+    return range(first, first + count)
+
+
+def _prefix(issuer: Organization) -> str:
+    return issuer.slug.upper()[:16]
+
+
+def invoice_number(issuer: Organization, sequence_number: int) -> str:
+    return f"{_prefix(issuer)}-{sequence_number:06d}"
+
+
+def _split(amount: Decimal, percent: Decimal, currency: str) -> tuple[Decimal, Decimal]:
+    """An amount split into (vendor share, platform fee), the fee rounded once."""
+    fee = round_minor(amount * percent / 100, currency)
+    return amount - fee, fee
+
+
+def _issue_movement(invoice: Invoice) -> Movement:
+    return Movement(
+        kind=LedgerTransaction.Kind.INVOICE_ISSUED,
+        idempotency_key=f"invoice:{invoice.pk}:issued",
+        description=f"Invoice {invoice.number}",
+        currency=invoice.currency,
+        lines=[
+            Line(RECEIVABLE, invoice.total, invoice.buyer),
+            Line(PAYABLE, -invoice.vendor_share, invoice.issuer),
+            Line(FEES, -invoice.platform_fee),
+        ],
+    )
+
+
+@transaction.atomic
+def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
+    """Issue drafts whose lines are final: total, platform fee, number, due date, ledger.
+
+    The caller holds the lock on their subscriptions, so no draft is issued twice. Invoices
+    with nothing to pay (a total of zero or less) are paid on issue.
+    """
+    drafts = [invoice for invoice in invoices if invoice.status == Invoice.Status.DRAFT]
+    if not drafts:
+        return invoices
+    totals = dict(
+        InvoiceLine.objects.filter(invoice__in=drafts)
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values_list("invoice", "total")
+    )
+    percent = platform_fee_percent()
+    by_issuer: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in drafts:
+        by_issuer[invoice.issuer_id].append(invoice)
+    for issuer_id in sorted(by_issuer):  # one lock order everywhere: no deadlocks
+        batch = by_issuer[issuer_id]
+        for invoice, number in zip(
+            batch, _numbers(issuer_id, DocumentSequence.Kind.INVOICE, len(batch)), strict=True
+        ):
+            # Lines are whole minor units, so their sum is too (SQLite sums in floats).
+            invoice.total = round_minor(Decimal(str(totals.get(invoice.pk) or 0)), invoice.currency)
+            invoice.platform_fee_percent = percent
+            invoice.platform_fee = _split(invoice.total, percent, invoice.currency)[1]
+            invoice.sequence_number = number
+            invoice.number = invoice_number(invoice.issuer, number)
+            invoice.issued_at = now
+            terms = invoice.plan_version.payment_terms_days
+            invoice.due_at = now + timedelta(days=terms)
+            invoice.status = Invoice.Status.ISSUED
+            if invoice.total <= 0:
+                invoice.status = Invoice.Status.PAID
+                invoice.paid_at = now
+    Invoice.objects.bulk_update(
+        drafts,
+        [
+            "total",
+            "platform_fee_percent",
+            "platform_fee",
+            "sequence_number",
+            "number",
+            "issued_at",
+            "due_at",
+            "status",
+            "paid_at",
+        ],
+    )
+    ledger_record_many(movements=[_issue_movement(i) for i in drafts if i.total != 0])
+    return invoices
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("issuer", "buyer")
+        .get(pk=invoice.pk)
+    )
+
+
+def _check_staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise ServiceError(_("Only Precis staff can do this."), code="forbidden", status_code=403)
+
+
+def credited(invoice: Invoice) -> Decimal:
+    total = invoice.credit_notes.aggregate(total=Sum("amount"))["total"]
+    return round_minor(Decimal(str(total or 0)), invoice.currency)
+
+
+def amount_due(invoice: Invoice) -> Decimal:
+    """What the buyer still owes on an issued invoice."""
+    if invoice.status != Invoice.Status.ISSUED:
+        return Decimal(0)
+    return invoice.total - credited(invoice)
+
+
+@transaction.atomic
+def invoice_mark_paid(
+    *, actor: User, invoice: Invoice, reference: str, now: datetime | None = None
+) -> Invoice:
+    """Staff record a bank transfer that paid what the invoice still owed."""
+    _check_staff(actor)
+    now = now or timezone.now()
+    invoice = _locked(invoice)
+    if invoice.status == Invoice.Status.PAID:
+        return invoice
+    if invoice.status != Invoice.Status.ISSUED:
+        raise Conflict(_("Only an issued invoice can be paid."))
+    reference = reference.strip()
+    if not reference:
+        raise ServiceError(_("Give the bank transfer's reference."))
+    due = amount_due(invoice)
+    invoice.status = Invoice.Status.PAID
+    invoice.paid_at = now
+    invoice.payment_reference = reference[:120]
+    invoice.save()
+    if due:
+        ledger_record_many(
+            movements=[
+                Movement(
+                    kind=LedgerTransaction.Kind.PAYMENT,
+                    idempotency_key=f"invoice:{invoice.pk}:paid",
+                    description=f"Bank transfer {reference[:80]} for {invoice.number}",
+                    currency=invoice.currency,
+                    lines=[Line(CASH, due), Line(RECEIVABLE, -due, invoice.buyer)],
+                    actor=actor,
+                )
+            ]
+        )
+    return invoice
+
+
+def _reversal(invoice: Invoice, kind: str, key: str, amount: Decimal, actor, text: str):
+    """The issue's entries reversed for `amount` of the invoice (all of it, or a credit)."""
+    if amount == invoice.total:
+        share, fee = invoice.vendor_share, invoice.platform_fee
+    else:
+        share, fee = _split(amount, invoice.platform_fee_percent, invoice.currency)
+    return Movement(
+        kind=kind,
+        idempotency_key=key,
+        description=text,
+        currency=invoice.currency,
+        lines=[
+            Line(RECEIVABLE, -amount, invoice.buyer),
+            Line(PAYABLE, share, invoice.issuer),
+            Line(FEES, fee),
+        ],
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def invoice_close(
+    *, actor: User, invoice: Invoice, status: str, reason: str, now: datetime | None = None
+) -> Invoice:
+    """Void an issued invoice (nothing was owed) or write it off as uncollectible; either way
+    what it still owed leaves the ledger. A paid invoice is corrected by a credit note."""
+    _check_staff(actor)
+    if status not in (Invoice.Status.VOID, Invoice.Status.UNCOLLECTIBLE):
+        raise ServiceError(_("An invoice is closed as void or uncollectible."))
+    invoice = _locked(invoice)
+    if invoice.status == status:
+        return invoice
+    if invoice.status != Invoice.Status.ISSUED:
+        raise Conflict(_("Only an issued, unpaid invoice can be voided or written off."))
+    if not reason.strip():
+        raise ServiceError(_("Give a reason."))
+    due = amount_due(invoice)
+    invoice.status = status
+    invoice.closed_at = now or timezone.now()
+    invoice.closed_by = actor
+    invoice.close_reason = reason.strip()[:300]
+    invoice.save()
+    if due:
+        kind = (
+            LedgerTransaction.Kind.INVOICE_VOIDED
+            if status == Invoice.Status.VOID
+            else LedgerTransaction.Kind.WRITE_OFF
+        )
+        text = f"{invoice.get_status_display()} {invoice.number}"
+        movement = _reversal(invoice, kind, f"invoice:{invoice.pk}:{status}", due, actor, text)
+        ledger_record_many(movements=[movement])
+    return invoice
+
+
+@transaction.atomic
+def credit_note_create(
+    *,
+    actor: User,
+    invoice: Invoice,
+    amount: Decimal,
+    reason: str,
+    line: InvoiceLine | None = None,
+    now: datetime | None = None,
+) -> CreditNote:
+    """Correct an issued or paid invoice: take `amount` off, with a reason, under a new number.
+    An issued invoice whose remaining amount reaches zero is settled."""
+    _check_staff(actor)
+    invoice = _locked(invoice)
+    if invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PAID):
+        raise Conflict(_("Only an issued or paid invoice can be credited."))
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ServiceError(_("A credit is a positive amount."))
+    if amount != round_minor(amount, invoice.currency):
+        raise ServiceError(
+            _("A credit is in whole %(currency)s minor units.") % {"currency": invoice.currency}
+        )
+    available = invoice.total - credited(invoice)
+    if amount > available:
+        raise ServiceError(
+            _("At most %(amount)s %(currency)s is left to credit on this invoice.")
+            % {"amount": available, "currency": invoice.currency}
+        )
+    if line is not None and line.invoice_id != invoice.pk:
+        raise ServiceError(_("That line is not on this invoice."))
+    if not reason.strip():
+        raise ServiceError(_("Give a reason."))
+    (number,) = _numbers(invoice.issuer_id, DocumentSequence.Kind.CREDIT_NOTE, 1)
+    note = CreditNote.objects.create(
+        issuer=invoice.issuer,
+        invoice=invoice,
+        line=line,
+        sequence_number=number,
+        number=f"{_prefix(invoice.issuer)}-CN-{number:06d}",
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason.strip()[:300],
+        created_by=actor,
+        created_at=now or timezone.now(),
+    )
+    ledger_record_many(
+        movements=[
+            _reversal(
+                invoice,
+                LedgerTransaction.Kind.CREDIT_NOTE,
+                f"credit_note:{note.pk}",
+                amount,
+                actor,
+                f"Credit note {note.number} on {invoice.number}",
+            )
+        ]
+    )
+    if invoice.status == Invoice.Status.ISSUED and amount == available:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = note.created_at
+        invoice.save()
+    return note
