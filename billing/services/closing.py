@@ -246,6 +246,8 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
             line.statement = statement
         statement.boundary.invoice.statement = statement
     OutcomeLine.objects.bulk_create(statement_lines)
+    for boundary in boundaries:  # a draft shows what it adds up to so far
+        boundary.invoice.total = sum((line.amount for line in boundary.lines), Decimal(0))
     invoices = Invoice.objects.bulk_create([b.invoice for b in boundaries])
     for boundary in boundaries:
         for line in boundary.lines:

@@ -1,20 +1,25 @@
-"""Demo plans, metrics and one trial with telemetry, so that every billing page has something.
+"""Demo plans, metrics, a trial and a paid subscription, so that every billing page has something.
 
 Every published solution gets metrics that fit its scenario and a plan built from its pricing
 terms (free trial, subscription, outcome-based). The demo buyer tries one of them: its
-installation has pushed ten days of telemetry, so the usage page has a chart.
+installation has pushed ten days of telemetry, so the usage page has a chart. It also pays for
+another on a private plan, two months in: invoices issued and paid, a baseline agreed, one
+outcome statement settled and one open for the buyer to verify now.
 """
 
 import json
 import random
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import Metric, Plan, Subscription
-from billing.services import installations, plans, subscriptions, telemetry
+from billing.models import Invoice, Metric, Plan, Subscription
+from billing.periods import add_months, local_date, local_midnight
+from billing.services import installations, invoicing, outcomes, plans, subscriptions, telemetry
+from billing.services.closing import period_close
 from billing.services.plans import MeteredTerms, OutcomeTerms, PlanTerms, TierTerms
 from marketplace.accounts.models import Membership, Organization, Role, User
 from marketplace.catalog.models import Listing
@@ -41,6 +46,8 @@ DEFAULT_METRICS = (
 )
 TRIAL_LISTING = "lumen-inspect"
 TRIAL_BUYER = "huaxin-precision"
+PAID_LISTING = "lumen-assembly-verify"
+PAID_PLAN = "Huaxin line pack"
 
 
 def _metrics(listing: Listing, vendor_user: User) -> tuple[Metric, Metric]:
@@ -87,7 +94,7 @@ def _terms(listing: Listing, usage: Metric, outcome: Metric, rng: random.Random)
 
 
 @transaction.atomic
-def seed_billing(vendor_user: User, buyer_user: User) -> None:
+def seed_billing(vendor_user: User, buyer_user: User, staff_user: User) -> None:
     rng = random.Random(11)  # noqa: S311 - demo data, not secrets
     solutions = Listing.objects.filter(
         kind=Listing.Kind.SOLUTION, status=Listing.Status.PUBLISHED
@@ -106,6 +113,7 @@ def seed_billing(vendor_user: User, buyer_user: User) -> None:
             )
             plans.plan_set_offered(actor=publisher, plan=plan, offered=True)
     _seed_trial(buyer_user)
+    _seed_paid(vendor_user, buyer_user, staff_user)
 
 
 def _publisher(listing: Listing, fallback: User) -> User:
@@ -158,3 +166,107 @@ def _seed_trial(buyer_user: User) -> None:
                     }
                 )
         telemetry.usage_ingest_batch(key=key, body=json.dumps({"events": events}).encode(), now=now)
+
+
+def _push(key, events: list[dict], now) -> None:
+    telemetry.usage_ingest_batch(key=key, body=json.dumps({"events": events}).encode(), now=now)
+
+
+def _seed_paid(vendor_user: User, buyer_user: User, staff_user: User) -> None:
+    """Two months on a private plan, closed as period close would have closed them."""
+    listing = Listing.objects.filter(slug=PAID_LISTING).first()
+    buyer = Organization.objects.filter(slug=TRIAL_BUYER).first()
+    if listing is None or buyer is None or listing.plans.filter(name=PAID_PLAN).exists():
+        return
+    scrap = listing.metrics.filter(code="scrap_kg").first() or plans.metric_create(
+        actor=vendor_user,
+        listing=listing,
+        code="scrap_kg",
+        name="Scrap",
+        unit="kg",
+        kind=Metric.Kind.OUTCOME,
+    )
+    usage, outcome = _metrics(listing, vendor_user)
+    plan = plans.plan_create(
+        actor=vendor_user,
+        listing=listing,
+        name=PAID_PLAN,
+        description="Three assembly lines, with a share of the scrap saved.",
+        private_for=buyer,
+        terms=PlanTerms(
+            recurring_amount=D("899.00"),
+            payment_terms_days=30,
+            metered=(
+                MeteredTerms(
+                    metric=usage.code,
+                    model="graduated",
+                    included_units=D(1000),
+                    tiers=(TierTerms(D(10000), D("0.05")), TierTerms(None, D("0.02"))),
+                ),
+            ),
+            outcomes=(
+                OutcomeTerms(metric=outcome.code, unit_price=D("12.00"), cap=D(5000)),
+                OutcomeTerms(
+                    metric=scrap.code,
+                    method="savings_share",
+                    share_percent=D(30),
+                    tariff=D("8.00"),
+                    cap=D(3000),
+                ),
+            ),
+        ),
+    )
+    plans.plan_set_offered(actor=vendor_user, plan=plan, offered=True)
+    # Anchored so that the second month ended three days ago: its statement is open now.
+    tz = zoneinfo.ZoneInfo(buyer.time_zone)
+    now = timezone.now()
+    anchor = add_months(local_date(now, tz) - timedelta(days=3), -2)
+    started = local_midnight(anchor, tz) + timedelta(hours=9)
+    subscriptions.billing_account_accept_invoice_terms(
+        actor=buyer_user, organization=buyer, now=started
+    )
+    subscription = subscriptions.subscription_start(
+        actor=buyer_user, buyer=buyer, plan=plan, now=started
+    )
+    key = installations.installation_create(
+        actor=buyer_user, subscription=subscription, name="Assembly hall, lines 1-3"
+    ).record
+    period_close(now=started + timedelta(hours=1))
+    baseline = outcomes.baseline_propose(
+        actor=vendor_user,
+        subscription=subscription,
+        metric=scrap,
+        value=D(1200),
+        effective_from=subscription.current_period_end,
+        note="Scrap weighed over the three months before Lumen Assembly Verify.",
+        now=started + timedelta(hours=2),
+    )
+    outcomes.baseline_agree(actor=buyer_user, baseline=baseline, now=started + timedelta(hours=3))
+    rng = random.Random(7)  # noqa: S311 - demo data
+    first_end = subscription.current_period_end
+    second_end = local_midnight(add_months(anchor, 2), tz)
+    day = started
+    while day + timedelta(hours=23) < now:
+        events = [
+            {
+                "id": f"paid-{metric}-{day:%Y%m%d}",
+                "metric": metric,
+                "value": str(value),
+                "timestamp": (day + timedelta(hours=12)).isoformat(),
+                "properties": {"line": f"line-{rng.randint(1, 3)}"},
+            }
+            for metric, value in (
+                (usage.code, rng.randint(300, 500)),
+                (outcome.code, rng.randint(0, 4)),
+                (scrap.code, rng.randint(26, 36)),
+            )
+        ]
+        _push(key, events, day + timedelta(hours=23))
+        day += timedelta(days=1)
+    period_close(now=first_end)
+    period_close(now=second_end - timedelta(days=1))  # the first statement settled unopposed
+    period_close(now=second_end)
+    first = Invoice.objects.filter(subscription=subscription).order_by("period_end").first()
+    invoicing.invoice_mark_paid(
+        actor=staff_user, invoice=first, reference="ICBC 2026-7781", now=first_end
+    )

@@ -170,4 +170,8 @@ def seed_demo(*, password: str) -> None:
     seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
     seed_home_pages()
     seed_catalog(staff=users["staff@demo.test"])
-    seed_billing(vendor_user=users["vendor@demo.test"], buyer_user=users["buyer@demo.test"])
+    seed_billing(
+        vendor_user=users["vendor@demo.test"],
+        buyer_user=users["buyer@demo.test"],
+        staff_user=users["staff@demo.test"],
+    )

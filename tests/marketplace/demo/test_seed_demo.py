@@ -78,7 +78,7 @@ def test_demo_solutions_have_plans_and_the_demo_buyer_a_trial_with_usage():
     call_command("seed_demo")
     solutions = Listing.objects.filter(status="published", kind="solution")
     assert all(listing.plans.filter(is_published=True).exists() for listing in solutions)
-    trial = Subscription.objects.get(buyer__slug="huaxin-precision")
+    trial = Subscription.objects.get(buyer__slug="huaxin-precision", status="trialing")
     assert trial.status == "trialing"
     summary = selectors.usage_summary(trial, now=timezone.now())
     assert all(metric["quantity"] != "0" for metric in summary["metrics"])
@@ -101,3 +101,16 @@ def test_seed_demo_refuses_under_production_settings(settings):
     with pytest.raises(CommandError, match="refuses to run under production"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_buyer_pays_for_a_plan_with_closed_periods_and_an_open_statement():
+    from billing.models import Invoice, OutcomeStatement
+
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent
+    paid = Subscription.objects.get(buyer__slug="huaxin-precision", status="active")
+    statuses = list(paid.invoices.order_by("period_end").values_list("status", flat=True))
+    assert statuses == [Invoice.Status.PAID, Invoice.Status.ISSUED, Invoice.Status.DRAFT]
+    open_statement = paid.outcome_statements.get(status=OutcomeStatement.Status.OPEN)
+    assert open_statement.lines.filter(baseline__isnull=False).exists()  # scrap against baseline
+    assert paid.outcome_statements.filter(status=OutcomeStatement.Status.SETTLED).count() == 1
