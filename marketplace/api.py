@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from billing import api as billing_api
+from billing import api_invoicing
 from marketplace.accounts import api as accounts_api
 from marketplace.catalog import api as catalog_api
 from marketplace.errors import ServiceError
@@ -104,6 +105,33 @@ v1 = [
     ),
     path("telemetry/events", billing_api.TelemetryEventsCreateApi.as_view(), name="telemetry"),
     path("entitlements", billing_api.EntitlementsApi.as_view(), name="entitlements"),
+    path("invoices/", api_invoicing.InvoiceListApi.as_view(), name="invoices"),
+    path("invoices/<int:pk>/", api_invoicing.InvoiceDetailApi.as_view(), name="invoice"),
+    path(
+        "outcome-statements/",
+        api_invoicing.OutcomeStatementListApi.as_view(),
+        name="outcome-statements",
+    ),
+    path(
+        "outcome-statements/<int:pk>/",
+        api_invoicing.OutcomeStatementDetailApi.as_view(),
+        name="outcome-statement",
+    ),
+    path(
+        "outcome-statements/<int:pk>/lines/<int:line_pk>/accept",
+        api_invoicing.OutcomeLineAcceptApi.as_view(),
+        name="outcome-line-accept",
+    ),
+    path(
+        "outcome-statements/<int:pk>/lines/<int:line_pk>/dispute",
+        api_invoicing.OutcomeLineDisputeApi.as_view(),
+        name="outcome-line-dispute",
+    ),
+    path(
+        "outcome-statements/<int:pk>/lines/<int:line_pk>/answer",
+        api_invoicing.OutcomeLineAnswerApi.as_view(),
+        name="outcome-line-answer",
+    ),
 ]
 
 urlpatterns = [

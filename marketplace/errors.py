@@ -22,3 +22,6 @@ class Conflict(ServiceError):
     """The request contradicts the current state (for example removing the last owner)."""
 
     status_code = 409
+
+    def __init__(self, message: str, *, code: str = "conflict", status_code: int | None = None):
+        super().__init__(message, code=code, status_code=status_code)

@@ -29,7 +29,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing import rating, selectors
@@ -47,6 +46,7 @@ from billing.models import (
     UsageEvent,
 )
 from billing.money import round_minor
+from billing.periods import period_label
 from billing.services import invoicing, outcomes, subscriptions
 
 CHUNK_SIZE = 500
@@ -149,14 +149,6 @@ def _versions(ids) -> dict[int, PlanVersion]:
     }
 
 
-def _period_text(start: datetime, end: datetime, tz) -> str:
-    last = (end.astimezone(tz) - timedelta(microseconds=1)).date()
-    first = start.astimezone(tz).date()
-    return "\N{EN DASH}".join(
-        (date_format(first, "SHORT_DATE_FORMAT"), date_format(last, "SHORT_DATE_FORMAT"))
-    )
-
-
 @transaction.atomic
 def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
     subs = list(
@@ -214,7 +206,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
                 InvoiceLine(
                     kind=InvoiceLine.Kind.RECURRING,
                     description=f"{rating.recurring_label(version)}, "
-                    f"{_period_text(*boundary.fee_period, tz)}",
+                    f"{period_label(*boundary.fee_period, tz)}",
                     amount=round_minor(version.recurring_amount, version.currency),
                     period_start=boundary.fee_period[0],
                     period_end=boundary.fee_period[1],
@@ -227,7 +219,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
                     InvoiceLine(
                         kind=InvoiceLine.Kind.METERED,
                         description=f"{line.description}, "
-                        f"{_period_text(boundary.start, boundary.end, tz)}",
+                        f"{period_label(boundary.start, boundary.end, tz)}",
                         metric=metric_by_code[(listing_id, line.metric)],
                         quantity=line.quantity,
                         amount=line.amount.amount,
@@ -416,7 +408,7 @@ def _late_adjustments(
                             description=_("%(metric)s, late usage for %(period)s")
                             % {
                                 "metric": line.description,
-                                "period": _period_text(
+                                "period": period_label(
                                     invoice.period_start, invoice.period_end, tz
                                 ),
                             },

@@ -7,6 +7,7 @@ statement settles, its lines go onto the period's invoice, and the invoice is is
 one transaction. Every step is kept in the line's history.
 """
 
+import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from billing.models import (
     Subscription,
 )
 from billing.money import QUANTITY_PLACES
+from billing.periods import period_label
 from billing.services import invoicing
 from marketplace.accounts.models import User
 from marketplace.accounts.policies import Permission, has_permission
@@ -149,8 +151,8 @@ def _locked_line(line: OutcomeLine) -> OutcomeLine:
     )
 
 
-def _log(line: OutcomeLine, action: str, actor: User | None, **fields) -> None:
-    OutcomeLineEvent.objects.create(line=line, action=action, actor=actor, **fields)
+def _log(line: OutcomeLine, action: str, actor: User | None, now: datetime, **fields) -> None:
+    OutcomeLineEvent.objects.create(line=line, action=action, actor=actor, created_at=now, **fields)
 
 
 def _settle_line(line: OutcomeLine, quantity: Decimal, resolution: str, now: datetime) -> None:
@@ -176,13 +178,14 @@ def outcome_line_accept(*, actor: User, line: OutcomeLine, now: datetime | None 
         raise _forbidden(_("Only the buyer's billing people can verify outcomes."))
     if line.status == OutcomeLine.Status.OPEN:
         _settle_line(line, line.measured, OutcomeLine.Resolution.ACCEPTED, now)
-        _log(line, OutcomeLineEvent.Action.ACCEPTED, actor, amount=line.settled_amount)
+        _log(line, OutcomeLineEvent.Action.ACCEPTED, actor, now, amount=line.settled_amount)
     elif line.status == OutcomeLine.Status.ANSWERED:
         _settle_line(line, line.answer_quantity, OutcomeLine.Resolution.AGREED, now)
         _log(
             line,
             OutcomeLineEvent.Action.ANSWER_ACCEPTED,
             actor,
+            now,
             quantity=line.settled_quantity,
             amount=line.settled_amount,
         )
@@ -209,7 +212,7 @@ def outcome_line_dispute(
     line.status = OutcomeLine.Status.DISPUTED
     line.dispute_reason = reason
     line.save()
-    _log(line, OutcomeLineEvent.Action.DISPUTED, actor, note=reason)
+    _log(line, OutcomeLineEvent.Action.DISPUTED, actor, now, note=reason)
     return line
 
 
@@ -224,6 +227,7 @@ def outcome_line_answer(
 ) -> OutcomeLine:
     """The vendor answers a dispute: another quantity (rated again, floor and cap included),
     or the same one with evidence."""
+    now = now or timezone.now()
     line = _locked_line(line)
     if not _is_vendor(actor, line.statement.subscription):
         raise _forbidden(_("Only the vendor's billing people can answer a dispute."))
@@ -239,7 +243,15 @@ def outcome_line_answer(
     amount = rating.outcome_line(
         line.charge, quantity, baseline=line.baseline_value, currency=currency
     ).amount.amount
-    _log(line, OutcomeLineEvent.Action.ANSWERED, actor, note=note, quantity=quantity, amount=amount)
+    _log(
+        line,
+        OutcomeLineEvent.Action.ANSWERED,
+        actor,
+        now,
+        note=note,
+        quantity=quantity,
+        amount=amount,
+    )
     return line
 
 
@@ -265,6 +277,7 @@ def outcome_line_decide(
         line,
         OutcomeLineEvent.Action.DECIDED,
         actor,
+        now,
         note=note,
         quantity=line.settled_quantity,
         amount=line.settled_amount,
@@ -294,11 +307,13 @@ def statement_settle_if_done(*, statement: OutcomeStatement, now: datetime) -> b
     )
     if invoice is None or invoice.status != Invoice.Status.DRAFT:
         return True
+    tz = zoneinfo.ZoneInfo(invoice.buyer.time_zone)
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
             kind=InvoiceLine.Kind.OUTCOME,
-            description=line.metric.name,
+            description=f"{line.metric.name}, "
+            f"{period_label(statement.period_start, statement.period_end, tz)}",
             metric=line.metric,
             quantity=line.settled_quantity,
             amount=line.settled_amount,
@@ -328,6 +343,6 @@ def statements_settle_due(*, now: datetime) -> int:
             )
             for line in lines:
                 _settle_line(line, line.measured, OutcomeLine.Resolution.UNDISPUTED, now)
-                _log(line, OutcomeLineEvent.Action.SETTLED, None, amount=line.settled_amount)
+                _log(line, OutcomeLineEvent.Action.SETTLED, None, now, amount=line.settled_amount)
             settled += statement_settle_if_done(statement=statement, now=now)
     return settled

@@ -209,7 +209,11 @@ def test_a_disputed_outcome_settles_at_the_answered_value(
     with pytest.raises(ServiceError):  # the buyer cannot answer for the vendor
         outcomes.outcome_line_answer(actor=buyer_owner, line=line, note="x", now=at(11, 12))
     outcomes.outcome_line_answer(
-        actor=vendor_billing, line=line, quantity=D(40), note="Agreed: 5 re-checked as good"
+        actor=vendor_billing,
+        line=line,
+        quantity=D(40),
+        note="Agreed: 5 re-checked as good",
+        now=at(11, 13),
     )
     # The window ends with the dispute answered but not accepted: nothing settles yet.
     period_close(now=at(11, 18))
