@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from billing import keys, rating
 from billing.models import (
+    Baseline,
     InstallationKey,
     LedgerEntry,
     Metric,
@@ -447,3 +448,14 @@ def ledger_balance(account: str, *, organization=None, currency: str) -> Decimal
         account=account, organization=organization, currency=currency
     ).aggregate(total=Sum("amount"))["total"]
     return round_minor(Decimal(0) if total is None else Decimal(total), currency)
+
+
+# --- Baselines --------------------------------------------------------------------------------
+
+
+def baseline_for(baselines: list[Baseline], period_start: datetime) -> Baseline | None:
+    """The newest version agreed before the period started and in effect by then."""
+    applicable = [
+        b for b in baselines if b.agreed_at <= period_start and b.effective_from <= period_start
+    ]
+    return applicable[-1] if applicable else None

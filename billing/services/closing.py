@@ -50,7 +50,8 @@ from billing.periods import period_label
 from billing.services import invoicing, outcomes, subscriptions
 
 CHUNK_SIZE = 500
-# Telemetry refuses events older than 35 days: late usage can only concern periods this recent.
+# Telemetry refuses events older than 35 days: a late event not yet adjusted arrived after the
+# subscription's last close, so it occurred at most this long before that close's boundary.
 LATE_HORIZON = timedelta(days=36)
 BILLABLE = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
 
@@ -75,11 +76,12 @@ class _Boundary:
     fee_period: tuple[datetime, datetime] | None
     invoice: Invoice | None = None
     lines: list[InvoiceLine] = field(default_factory=list)
+    statement: OutcomeStatement | None = None
 
 
 def due_for_close(now: datetime) -> list[int]:
     """Subscriptions with something to invoice at `now`."""
-    billable = Q(status__in=BILLABLE) & (
+    billable = Q(status__in=BILLABLE, started_at__lte=now) & (
         Q(current_period_end__lte=now)
         | Q(closed_through__isnull=True)
         | Q(closed_through__lt=F("current_period_start"))
@@ -114,11 +116,14 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
     """The boundaries to invoice for a locked subscription, advancing its periods."""
     boundaries, events = [], []
     sub = subscription
+    if sub.started_at > now:  # a close "as of" a past instant leaves later subscriptions alone
+        return boundaries, events
     if sub.status in BILLABLE and (
         sub.closed_through is None or sub.closed_through < sub.current_period_start
     ):
         start = sub.current_period_start
-        boundaries.append(_Boundary(sub, start, start, (start, sub.current_period_end)))
+        if sub.plan_version.recurring_amount:  # nothing is owed in advance without a fee
+            boundaries.append(_Boundary(sub, start, start, (start, sub.current_period_end)))
         sub.closed_through = start
     while sub.status in BILLABLE and sub.current_period_end <= now:
         start, end = sub.current_period_start, sub.current_period_end
@@ -158,6 +163,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
         .order_by("pk")
     )
     versions = _versions({sub.plan_version_id for sub in subs})
+    closed_before = {sub.pk: sub.closed_through for sub in subs}  # _plan moves it on
     boundaries, events = [], []
     for sub in subs:
         sub.plan_version = versions[sub.plan_version_id]
@@ -165,8 +171,10 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
         boundaries += planned
         events += advanced
     if not boundaries:
+        _save(subs, events, now)
         return
-    closing = [sub for sub in subs if any(b.subscription is sub for b in boundaries)]
+    with_boundaries = {id(b.subscription) for b in boundaries}
+    closing = [sub for sub in subs if id(sub) in with_boundaries]
     listing_ids = {sub.plan_version.plan.listing_id for sub in closing}
     metrics: dict[int, list[Metric]] = defaultdict(list)
     for metric in Metric.objects.filter(listing_id__in=listing_ids):
@@ -184,7 +192,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
     )
     baselines = _baselines(closing)
     extras = _pending_lines(closing, now)
-    for sub_id, lines in _late_adjustments(closing, metrics, versions, now).items():
+    for sub_id, lines in _late_adjustments(closing, metrics, versions, closed_before).items():
         extras[sub_id] += lines
     statements, statement_lines = [], []
     for boundary in boundaries:
@@ -229,14 +237,18 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
                 )
             statement = _statement(boundary, usage[id(boundary)], baselines, now)
             if statement is not None:
+                boundary.statement = statement
                 statements.append(statement)
                 statement_lines += statement.new_lines
         boundary.lines += extras.pop(sub.pk, [])
+    # A boundary with nothing on it (no fee, no charges, no statement) needs no invoice.
+    boundaries = [b for b in boundaries if b.lines or b.statement]
     OutcomeStatement.objects.bulk_create(statements)
-    for statement in statements:
-        for line in statement.new_lines:
-            line.statement = statement
-        statement.boundary.invoice.statement = statement
+    for boundary in boundaries:
+        if boundary.statement:
+            boundary.invoice.statement = boundary.statement
+            for line in boundary.statement.new_lines:
+                line.statement = boundary.statement
     OutcomeLine.objects.bulk_create(statement_lines)
     for boundary in boundaries:  # a draft shows what it adds up to so far
         boundary.invoice.total = sum((line.amount for line in boundary.lines), Decimal(0))
@@ -250,23 +262,18 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
     )
     ready = [invoice for invoice in invoices if invoice.statement is None]
     invoicing.invoices_issue(invoices=ready, now=now)
-    for sub in closing:
-        sub.updated_at = now
-    Subscription.objects.bulk_update(
-        closing,
-        [
-            "status",
-            "current_period_start",
-            "current_period_end",
-            "ended_at",
-            "closed_through",
-            "updated_at",
-        ],
-    )
-    SubscriptionEvent.objects.bulk_create(events)
+    _save(subs, events, now)
     report.invoices_created += len(invoices)
     report.invoices_issued += len(ready)
     report.statements_opened += len(statements)
+
+
+def _save(subs: list[Subscription], events: list[SubscriptionEvent], now: datetime) -> None:
+    for sub in subs:
+        sub.updated_at = now
+    fields = ["status", "current_period_start", "current_period_end", "ended_at", "closed_through"]
+    Subscription.objects.bulk_update(subs, [*fields, "updated_at"])
+    SubscriptionEvent.objects.bulk_create(events)
 
 
 def _baselines(subs: list[Subscription]) -> dict[tuple[int, int], list[Baseline]]:
@@ -277,14 +284,6 @@ def _baselines(subs: list[Subscription]) -> dict[tuple[int, int], list[Baseline]
     ).order_by("number"):
         found[(baseline.subscription_id, baseline.metric_id)].append(baseline)
     return found
-
-
-def baseline_for(baselines: list[Baseline], period_start: datetime) -> Baseline | None:
-    """The newest version agreed before the period started and in effect by then."""
-    applicable = [
-        b for b in baselines if b.agreed_at <= period_start and b.effective_from <= period_start
-    ]
-    return applicable[-1] if applicable else None
 
 
 def _statement(boundary: _Boundary, usage, baselines, now) -> OutcomeStatement | None:
@@ -301,10 +300,11 @@ def _statement(boundary: _Boundary, usage, baselines, now) -> OutcomeStatement |
         window_ends_at=boundary.end + timedelta(days=days),
         created_at=now,
     )
-    statement.boundary, statement.new_lines = boundary, []
+    statement.new_lines = []
     notes = []
     for charge in charges:
-        baseline = baseline_for(baselines.get((sub.pk, charge.metric_id), []), boundary.start)
+        agreed = baselines.get((sub.pk, charge.metric_id), [])
+        baseline = selectors.baseline_for(agreed, boundary.start)
         value = baseline.value if baseline else None
         if rating.needs_baseline(charge, value):
             notes.append(
@@ -345,7 +345,10 @@ def _pending_lines(subs: list[Subscription], now: datetime) -> dict[int, list[In
 
 
 def _late_adjustments(
-    subs: list[Subscription], metrics, versions: dict[int, PlanVersion], now: datetime
+    subs: list[Subscription],
+    metrics,
+    versions: dict[int, PlanVersion],
+    closed_before: dict[int, datetime | None],
 ) -> dict[int, list[InvoiceLine]]:
     """Adjustments for usage that arrived after its period was invoiced.
 
@@ -353,9 +356,14 @@ def _late_adjustments(
     invoices already charged (per metric, adjustments included) becomes a line. Rating the
     whole period again, rather than pricing the late events alone, keeps tiers right.
     """
+    # Measured from where the last close left each subscription, not from now: the next close
+    # of a monthly plan comes a month after the late events arrived (a year for a yearly one).
+    since = [closed_before[sub.pk] for sub in subs if closed_before[sub.pk] is not None]
+    if not since:
+        return {}
     late = (
         UsageEvent.objects.filter(
-            subscription__in=subs, late=True, occurred_at__gte=now - LATE_HORIZON
+            subscription__in=subs, late=True, occurred_at__gte=min(since) - LATE_HORIZON
         )
         .values("subscription_id")
         .annotate(first=Min("occurred_at"), last=Max("occurred_at"))

@@ -10,6 +10,7 @@ debits cash and credits the receivable; a void, a write-off or a credit note rev
 the issue.
 """
 
+import zoneinfo
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
 from billing.money import round_minor
+from billing.periods import local_date, local_midnight
 from billing.services.ledger import Line, Movement, ledger_record_many
 from marketplace.accounts.models import Organization, User
 from marketplace.errors import Conflict, ServiceError
@@ -55,6 +57,14 @@ def _split(amount: Decimal, percent: Decimal, currency: str) -> tuple[Decimal, D
     """An amount split into (vendor share, platform fee), the fee rounded once."""
     fee = round_minor(amount * percent / 100, currency)
     return amount - fee, fee
+
+
+def due_date(invoice: Invoice, issued_at: datetime) -> datetime:
+    """Due by the end of the day, in the buyer's time zone, the plan's payment terms after the
+    issue ("due on issue" is the end of the day it was issued)."""
+    tz = zoneinfo.ZoneInfo(invoice.buyer.time_zone)
+    days = invoice.plan_version.payment_terms_days
+    return local_midnight(local_date(issued_at, tz) + timedelta(days=days + 1), tz)
 
 
 def _issue_movement(invoice: Invoice) -> Movement:
@@ -103,8 +113,7 @@ def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
             invoice.sequence_number = number
             invoice.number = invoice_number(invoice.issuer, number)
             invoice.issued_at = now
-            terms = invoice.plan_version.payment_terms_days
-            invoice.due_at = now + timedelta(days=terms)
+            invoice.due_at = due_date(invoice, now)
             invoice.status = Invoice.Status.ISSUED
             if invoice.total <= 0:
                 invoice.status = Invoice.Status.PAID

@@ -48,9 +48,19 @@ def _tz(organization: Organization) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(organization.time_zone)
 
 
-def _log(subscription: Subscription, action: str, actor: User | None, **data) -> None:
+def _log(
+    subscription: Subscription,
+    action: str,
+    actor: User | None,
+    now: datetime | None = None,
+    **data,
+) -> None:
     SubscriptionEvent.objects.create(
-        subscription=subscription, action=action, actor=actor, data=data
+        subscription=subscription,
+        action=action,
+        actor=actor,
+        data=data,
+        created_at=now or timezone.now(),
     )
 
 
@@ -111,7 +121,13 @@ def subscription_start(
             current_period_start=now,
             current_period_end=ends,
         )
-        _log(subscription, SubscriptionEvent.Action.TRIAL_STARTED, actor, trial_ends_at=str(ends))
+        _log(
+            subscription,
+            SubscriptionEvent.Action.TRIAL_STARTED,
+            actor,
+            now,
+            trial_ends_at=str(ends),
+        )
         return subscription
     if not account.can_pay:
         raise ServiceError(
@@ -129,7 +145,7 @@ def subscription_start(
         current_period_end=end,
         period_anchor=anchor,
     )
-    _log(subscription, SubscriptionEvent.Action.STARTED, actor)
+    _log(subscription, SubscriptionEvent.Action.STARTED, actor, now)
     return subscription
 
 
@@ -167,12 +183,12 @@ def subscription_end_trial(*, subscription_id: int, now: datetime | None = None)
         ends = now  # the allowance is used up: the trial ends today
     if billing_account_for(subscription.buyer).can_pay:
         _activate(subscription, ends)
-        _log(subscription, SubscriptionEvent.Action.ACTIVATED, None)
+        _log(subscription, SubscriptionEvent.Action.ACTIVATED, None, ends)
     else:
         subscription.status = Subscription.Status.EXPIRED
         subscription.ended_at = ends
         subscription.save()
-        _log(subscription, SubscriptionEvent.Action.EXPIRED, None)
+        _log(subscription, SubscriptionEvent.Action.EXPIRED, None, ends)
     return subscription
 
 
@@ -202,7 +218,7 @@ def subscription_resume(
     _activate(subscription, now)
     subscription.paused_at = None
     subscription.save()
-    _log(subscription, SubscriptionEvent.Action.RESUMED, actor)
+    _log(subscription, SubscriptionEvent.Action.RESUMED, actor, now)
     return subscription
 
 
@@ -251,12 +267,12 @@ def subscription_cancel(
     if at_period_end and subscription.status == Subscription.Status.ACTIVE:
         subscription.cancel_at_period_end = True
         subscription.save()
-        _log(subscription, SubscriptionEvent.Action.CANCEL_SCHEDULED, actor)
+        _log(subscription, SubscriptionEvent.Action.CANCEL_SCHEDULED, actor, now)
         return subscription
     subscription.status = Subscription.Status.CANCELED
     subscription.ended_at = now
     subscription.save()
-    _log(subscription, SubscriptionEvent.Action.CANCELED, actor)
+    _log(subscription, SubscriptionEvent.Action.CANCELED, actor, now)
     return subscription
 
 
@@ -283,7 +299,7 @@ def subscription_pause(*, actor: User, subscription: Subscription, now=None) -> 
     subscription.status = Subscription.Status.PAUSED
     subscription.paused_at = now or timezone.now()
     subscription.save()
-    _log(subscription, SubscriptionEvent.Action.PAUSED, actor)
+    _log(subscription, SubscriptionEvent.Action.PAUSED, actor, subscription.paused_at)
     return subscription
 
 
@@ -343,6 +359,7 @@ def subscription_change_plan(
         subscription,
         SubscriptionEvent.Action.PLAN_CHANGED,
         actor,
+        now,
         old_version=old.pk,
         new_version=new.pk,
         proration=str(amount),
@@ -369,6 +386,7 @@ def period_advance(subscription: Subscription) -> SubscriptionEvent:
         subscription=subscription,
         action=SubscriptionEvent.Action.PERIOD_RENEWED,
         data={"start": str(start)},
+        created_at=start,
     )
 
 

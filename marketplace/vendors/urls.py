@@ -56,3 +56,23 @@ urlpatterns = [
         name="moderation_vendor_revoke",
     ),
 ]
+
+# The Billing pages of a vendor organization. Appended, with their import, so that this block
+# stays separate from the listing pages above.
+from marketplace.vendors import billing  # noqa: E402
+
+urlpatterns += [
+    path("billing/<slug:slug>/", billing.billing_dashboard, name="billing"),
+    path("billing/<slug:slug>/customers/", billing.customers, name="customers"),
+    path("billing/<slug:slug>/invoices/", billing.invoices, name="invoices"),
+    path(
+        "billing/<slug:slug>/customers/<int:pk>/baselines/",
+        billing.customer_baselines,
+        name="customer_baselines",
+    ),
+    path(
+        "billing/<slug:slug>/customers/<int:pk>/baselines/<int:baseline>/agree/",
+        billing.baseline_agree,
+        name="baseline_agree",
+    ),
+]

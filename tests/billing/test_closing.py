@@ -108,7 +108,7 @@ def test_a_month_closes_with_a_graduated_boundary_and_late_usage_becomes_an_adju
     assert opening.number == f"{listing.vendor.slug.upper()[:16]}-000001"
     assert [(k, a) for k, _d, a in lines_of(opening)] == [("recurring", D("499.00"))]
     assert opening.total == D("499.00")
-    assert opening.due_at == at(10, 10, 10)  # payment terms of 0 days: due on issue
+    assert opening.due_at == at(10, 11)  # payment terms of 0 days: by the end of the issue day
 
     # 5,000 inspections: 1,000 free + 4,000 x 0.02 = 80.00, exactly at the tier boundary.
     ingest(
