@@ -4,9 +4,20 @@ Screenshots go to test-results/screenshots/ (kept by CI as artifacts).
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the test still talks to the database
 # synchronously, which is safe here because nothing else runs in this thread meanwhile.
@@ -70,3 +81,35 @@ def open_menu(page) -> None:
         menu_open = page.locator("[data-testid=menu]").get_attribute("open")
         if menu_open is None:
             toggle.click()
+
+
+def with_authenticator(user) -> str:
+    """Give the person an authenticator app (vendor owners and staff need one); return its
+    secret, so that the test can type the code the app would show."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows now (waiting out the last seconds of a period, so
+    that the code is still valid when the server checks it)."""
+    period = mfa_settings.TOTP_PERIOD
+    left = period - time.time() % period
+    if left < 3:
+        time.sleep(left + 0.2)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+
+
+def sign_in(page, live_server, user, *, secret: str | None = None) -> None:
+    """Sign in with the password, and the authenticator's code when the person has one."""
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    if secret is not None:
+        expect(page.locator("input[name=code]")).to_be_visible()  # the two-factor step
+        page.fill("input[name=code]", totp_code(secret))
+        page.locator("main").get_by_role("button", name="Sign in").click()
+    open_menu(page)
+    expect(page.get_by_test_id("menu")).to_contain_text(f"Signed in as {user.email}")

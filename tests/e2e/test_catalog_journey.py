@@ -6,35 +6,19 @@ two-factor step with a code computed from the authenticator secret the test gave
 """
 
 import re
-import time
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
 from playwright.sync_api import expect
 
 from marketplace.accounts.models import Role
 from marketplace.catalog import services
-from tests.e2e.conftest import open_menu
-from tests.factories import PASSWORD, MembershipFactory, UserFactory, VendorFactory, term
+from tests.e2e.conftest import open_menu, sign_in, with_authenticator
+from tests.factories import MembershipFactory, UserFactory, VendorFactory, term
 
 pytestmark = pytest.mark.usefixtures("migrated_data")
 
 
 # --- People and listings ------------------------------------------------------------------------
-
-
-def with_authenticator(user) -> str:
-    """Give the person an authenticator app (vendor owners and staff need one); return its
-    secret, so that the test can type the code the app would show."""
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
 
 
 def vendor_with_owner(name: str, slug: str):
@@ -60,28 +44,6 @@ def publish(*, vendor, owner, staff, name, tagline, description, terms, deploy_m
 
 
 # --- Signing in and out -------------------------------------------------------------------------
-
-
-def totp_code(secret: str) -> str:
-    """The code an authenticator app shows now (waiting out the last seconds of a period, so
-    that the code is still valid when the server checks it)."""
-    period = mfa_settings.TOTP_PERIOD
-    left = period - time.time() % period
-    if left < 3:
-        time.sleep(left + 0.2)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
-
-
-def sign_in(page, live_server, user, *, secret: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    expect(page.locator("input[name=code]")).to_be_visible()  # the two-factor step
-    page.fill("input[name=code]", totp_code(secret))
-    page.locator("main").get_by_role("button", name="Sign in").click()
-    open_menu(page)
-    expect(page.get_by_test_id("menu")).to_contain_text(f"Signed in as {user.email}")
 
 
 def sign_out(page) -> None:

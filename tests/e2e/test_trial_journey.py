@@ -18,9 +18,8 @@ from billing.models import Metric, Subscription
 from billing.services import plans
 from billing.services.plans import MeteredTerms, OutcomeTerms, PlanTerms, TierTerms
 from marketplace.accounts.models import Role
-from tests.e2e.conftest import open_menu
+from tests.e2e.conftest import open_menu, sign_in
 from tests.factories import (
-    PASSWORD,
     ListingFactory,
     MembershipFactory,
     OrganizationFactory,
@@ -104,15 +103,6 @@ def weave_eye():
 def buyer_owner():
     buyer = OrganizationFactory(name="Huaxin Precision", slug="huaxin", time_zone="Asia/Shanghai")
     return MembershipFactory(organization=buyer, role=Role.OWNER).user
-
-
-def sign_in(page, live_server, user) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name=login]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    open_menu(page)
-    expect(page.get_by_test_id("menu")).to_contain_text(f"Signed in as {user.email}")
 
 
 def as_if_started_days_ago(subscription_id: int, days: int) -> None:
