@@ -47,6 +47,7 @@ urlpatterns += i18n_patterns(
     path("orgs/", include("marketplace.accounts.urls")),
     path("catalog/", include("marketplace.storefront.urls")),
     path("subscriptions/", include("marketplace.storefront.subscriptions_urls")),
+    path("billing/", include("marketplace.storefront.billing_urls")),
     path("vendors/", include("marketplace.vendors.urls")),
     # Wagtail serves every other path, starting with the home page at /.
     path("", include(wagtail_urls)),

@@ -1,8 +1,10 @@
-"""Daily usage as bar charts drawn on the server: plain SVG geometry, no script, no library.
+"""Usage as bar charts drawn on the server (per day, or per billing period with the baseline an
+outcome is measured against): plain SVG geometry, no script, no library.
 
-The SVG is drawn in a viewBox of one SLOT per day and HEIGHT units tall and stretched to the
-width of the page (preserveAspectRatio="none"); labels are HTML beside it, so they keep their
-size on a phone. Geometry is computed with Decimals, as every number on these pages is.
+The SVG is drawn in a viewBox of one SLOT per day (or period) and HEIGHT units tall and
+stretched to the width of the page (preserveAspectRatio="none"); labels are HTML beside it, so
+they keep their size on a phone. Geometry is computed with Decimals, as every number on these
+pages is.
 """
 
 from dataclasses import dataclass
@@ -128,3 +130,90 @@ def daily_chart(
             )
         )
     return DailyChart(metric=metric, bars=bars, scale=scale)
+
+
+# --- Per period --------------------------------------------------------------------------------
+
+# The periods a period chart shows at most (the newest).
+MAX_PERIODS = 12
+
+
+@dataclass(frozen=True)
+class PeriodBar:
+    """One billing period: its measured total and, for an outcome, the baseline it is held to."""
+
+    first: date  # the period's first day
+    last: date  # its last day
+    value: Decimal
+    baseline: Decimal | None
+    x: Decimal
+    y: Decimal
+    width: Decimal
+    height: Decimal
+    baseline_y: Decimal | None  # where the baseline's mark is drawn across the slot
+    slot_x: int  # where the period's slot starts
+    slot_end: int
+
+
+@dataclass(frozen=True)
+class PeriodChart:
+    """A metric's total per billing period, oldest first, with its scale (and baselines)."""
+
+    metric: Metric
+    bars: list[PeriodBar]
+    scale: Decimal
+
+    @property
+    def width(self) -> int:
+        return len(self.bars) * SLOT
+
+    @property
+    def height(self) -> int:
+        return HEIGHT
+
+    @property
+    def half(self) -> Decimal:
+        return self.scale / 2
+
+    @property
+    def has_values(self) -> bool:
+        return any(bar.value for bar in self.bars)
+
+    @property
+    def has_baseline(self) -> bool:
+        return any(bar.baseline is not None for bar in self.bars)
+
+
+def period_chart(
+    metric: Metric, periods: list[tuple[date, date, Decimal, Decimal | None]]
+) -> PeriodChart:
+    """Bars for (first day, last day, total, baseline or None) per period, the newest
+    MAX_PERIODS; the scale holds the highest total or baseline."""
+    periods = sorted(periods, key=lambda period: period[0])[-MAX_PERIODS:]
+    highest = [value for _first, _last, value, _base in periods] + [
+        base for *_days, base in periods if base is not None
+    ]
+    scale = nice_ceiling(max(highest, default=Decimal(0)))
+    bars = []
+    for n, (first, last, value, baseline) in enumerate(periods):
+        height = _units(max(value, Decimal(0)) * HEIGHT / scale)
+        bars.append(
+            PeriodBar(
+                first=first,
+                last=last,
+                value=value,
+                baseline=baseline,
+                x=_units(Decimal(n * SLOT) + (SLOT - BAR) / 2),
+                y=_units(HEIGHT - height),
+                width=BAR,
+                height=height,
+                baseline_y=(
+                    _units(HEIGHT - max(baseline, Decimal(0)) * HEIGHT / scale)
+                    if baseline is not None
+                    else None
+                ),
+                slot_x=n * SLOT,
+                slot_end=(n + 1) * SLOT,
+            )
+        )
+    return PeriodChart(metric=metric, bars=bars, scale=scale)
