@@ -9,8 +9,6 @@ import calendar
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
-from django.utils.formats import date_format
-
 from billing.models import PlanVersion
 
 
@@ -51,12 +49,3 @@ def period_at(
 def trial_end(started_at: datetime, days: int, tz: zoneinfo.ZoneInfo) -> datetime:
     """A trial of N days runs N whole days after the day it starts: it ends at local midnight."""
     return local_midnight(local_date(started_at, tz) + timedelta(days=days + 1), tz)
-
-
-def period_label(start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> str:
-    """A period [start, end) as its first and last local days, joined by an en dash."""
-    last = (end.astimezone(tz) - timedelta(microseconds=1)).date()
-    first = start.astimezone(tz).date()
-    return "\N{EN DASH}".join(
-        (date_format(first, "SHORT_DATE_FORMAT"), date_format(last, "SHORT_DATE_FORMAT"))
-    )

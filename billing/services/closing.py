@@ -20,7 +20,6 @@ Usage is aggregated for a whole chunk in one query (billing.selectors.usage_tota
 rows are written in bulk: the close of ten thousand subscriptions is a few hundred queries.
 """
 
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,7 +45,6 @@ from billing.models import (
     UsageEvent,
 )
 from billing.money import round_minor
-from billing.periods import period_label
 from billing.services import invoicing, outcomes, subscriptions
 
 CHUNK_SIZE = 500
@@ -208,13 +206,11 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
             currency=version.currency,
             created_at=now,
         )
-        tz = zoneinfo.ZoneInfo(sub.buyer.time_zone)
         if boundary.fee_period and version.recurring_amount:
             boundary.lines.append(
                 InvoiceLine(
                     kind=InvoiceLine.Kind.RECURRING,
-                    description=f"{rating.recurring_label(version)}, "
-                    f"{period_label(*boundary.fee_period, tz)}",
+                    description=rating.recurring_label(version),
                     amount=round_minor(version.recurring_amount, version.currency),
                     period_start=boundary.fee_period[0],
                     period_end=boundary.fee_period[1],
@@ -226,8 +222,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
                 boundary.lines.append(
                     InvoiceLine(
                         kind=InvoiceLine.Kind.METERED,
-                        description=f"{line.description}, "
-                        f"{period_label(boundary.start, boundary.end, tz)}",
+                        description=line.description,
                         metric=metric_by_code[(listing_id, line.metric)],
                         quantity=line.quantity,
                         amount=line.amount.amount,
@@ -399,7 +394,6 @@ def _late_adjustments(
             .values("period_start", "metric_id")
             .annotate(total=Sum("amount"))
         }
-        tz = zoneinfo.ZoneInfo(sub.buyer.time_zone)
         for invoice, usage in zip(earlier, totals, strict=True):
             version = versions[invoice.plan_version_id]
             codes = {m.code: m for m in metrics[version.plan.listing_id]}
@@ -413,13 +407,7 @@ def _late_adjustments(
                     adjustments[sub.pk].append(
                         InvoiceLine(
                             kind=InvoiceLine.Kind.ADJUSTMENT,
-                            description=_("%(metric)s, late usage for %(period)s")
-                            % {
-                                "metric": line.description,
-                                "period": period_label(
-                                    invoice.period_start, invoice.period_end, tz
-                                ),
-                            },
+                            description=_("%(metric)s, late usage") % {"metric": line.description},
                             metric=metric,
                             quantity=line.quantity,
                             amount=difference,

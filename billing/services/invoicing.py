@@ -277,7 +277,7 @@ def credit_note_create(
     if amount > available:
         raise ServiceError(
             _("At most %(amount)s %(currency)s is left to credit on this invoice.")
-            % {"amount": available, "currency": invoice.currency}
+            % {"amount": round_minor(available, invoice.currency), "currency": invoice.currency}
         )
     if line is not None and line.invoice_id != invoice.pk:
         raise ServiceError(_("That line is not on this invoice."))

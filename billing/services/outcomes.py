@@ -7,7 +7,6 @@ statement settles, its lines go onto the period's invoice, and the invoice is is
 one transaction. Every step is kept in the line's history.
 """
 
-import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,7 +26,6 @@ from billing.models import (
     Subscription,
 )
 from billing.money import QUANTITY_PLACES
-from billing.periods import period_label
 from billing.services import invoicing
 from marketplace.accounts.models import User
 from marketplace.accounts.policies import Permission, has_permission
@@ -307,13 +305,11 @@ def statement_settle_if_done(*, statement: OutcomeStatement, now: datetime) -> b
     )
     if invoice is None or invoice.status != Invoice.Status.DRAFT:
         return True
-    tz = zoneinfo.ZoneInfo(invoice.buyer.time_zone)
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
             kind=InvoiceLine.Kind.OUTCOME,
-            description=f"{line.metric.name}, "
-            f"{period_label(statement.period_start, statement.period_end, tz)}",
+            description=line.metric.name,
             metric=line.metric,
             quantity=line.settled_quantity,
             amount=line.settled_amount,

@@ -1,10 +1,12 @@
-"""`python manage.py close_period [--as-of RFC3339]`: the period close, as Celery beat runs it."""
+"""`python manage.py close_period [--as-of RFC3339] [--chunk-size N]`: the period close, as Celery
+beat runs it."""
 
+from argparse import ArgumentTypeError
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.services.closing import period_close
+from billing.services.closing import CHUNK_SIZE, period_close
 
 
 def _instant(text: str) -> datetime:
@@ -15,6 +17,13 @@ def _instant(text: str) -> datetime:
     if instant.tzinfo is None:
         raise CommandError(f"--as-of {text!r} needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00")
     return instant
+
+
+def _positive(text: str) -> int:
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return number
 
 
 class Command(BaseCommand):
@@ -29,9 +38,15 @@ class Command(BaseCommand):
             type=_instant,
             help="Close what is due at this instant (RFC 3339, with offset); default: now.",
         )
+        parser.add_argument(
+            "--chunk-size",
+            type=_positive,
+            default=CHUNK_SIZE,
+            help=f"Subscriptions closed per database transaction (default {CHUNK_SIZE}).",
+        )
 
-    def handle(self, *args, as_of=None, **options):
-        report = period_close(now=as_of)
+    def handle(self, *args, as_of=None, chunk_size=CHUNK_SIZE, **options):
+        report = period_close(now=as_of, chunk_size=chunk_size)
         self.stdout.write(
             f"Trials ended: {report.trials_ended}; invoices created: {report.invoices_created}, "
             f"issued: {report.invoices_issued}; outcome statements opened: "
