@@ -210,6 +210,7 @@ def customers(request: HttpRequest, slug: str) -> HttpResponse:
         {
             **_context(access, "customers"),
             "page_obj": page,
+            "page_range": page.paginator.get_elided_page_range(page.number),
             "rows": [SubscriptionRow(subscription, now) for subscription in page],
             "status": status,
             "statuses": Subscription.Status.choices,
@@ -265,6 +266,7 @@ def invoices(request: HttpRequest, slug: str) -> HttpResponse:
         {
             **_context(access, "invoices"),
             "page_obj": page,
+            "page_range": page.paginator.get_elided_page_range(page.number),
             "rows": [InvoiceRow(invoice) for invoice in page],
             "status": status,
             "statuses": Invoice.Status.choices,
