@@ -49,7 +49,7 @@ def _text(value: str, message: str) -> str:
     if not value:
         raise ServiceError(message)
     if len(value) > MAX_TEXT:
-        raise ServiceError(_("Keep it under %(n)s characters.") % {"n": MAX_TEXT})
+        raise ServiceError(_("Keep it to %(n)s characters at most.") % {"n": MAX_TEXT})
     return value
 
 
@@ -60,6 +60,10 @@ def _is_buyer(actor: User, subscription: Subscription) -> bool:
 def _is_vendor(actor: User, subscription: Subscription) -> bool:
     vendor = subscription.plan_version.plan.listing.vendor
     return has_permission(actor, vendor, Permission.MANAGE_BILLING)
+
+
+def _buyers_only() -> ServiceError:
+    return _forbidden(_("Only the buyer's owners, admins and billing members can verify outcomes."))
 
 
 def _forbidden(message: str) -> ServiceError:
@@ -86,7 +90,12 @@ def baseline_propose(
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     by_vendor = _is_vendor(actor, subscription)
     if not by_vendor and not _is_buyer(actor, subscription):
-        raise _forbidden(_("Only the buyer's or the vendor's billing people can propose this."))
+        raise _forbidden(
+            _(
+                "Only owners, admins and billing members of the buyer or the vendor "
+                "can propose this."
+            )
+        )
     charged = subscription.plan_version.outcome_charges.filter(
         metric=metric, method="savings_share"
     )
@@ -173,7 +182,9 @@ def outcome_line_accept(*, actor: User, line: OutcomeLine, now: datetime | None 
     line = _locked_line(line)
     subscription = line.statement.subscription
     if not _is_buyer(actor, subscription):
-        raise _forbidden(_("Only the buyer's billing people can verify outcomes."))
+        raise _forbidden(
+            _("Only the buyer's owners, admins and billing members can verify outcomes.")
+        )
     if line.status == OutcomeLine.Status.OPEN:
         _settle_line(line, line.measured, OutcomeLine.Resolution.ACCEPTED, now)
         _log(line, OutcomeLineEvent.Action.ACCEPTED, actor, now, amount=line.settled_amount)
@@ -201,7 +212,9 @@ def outcome_line_dispute(
     now = now or timezone.now()
     line = _locked_line(line)
     if not _is_buyer(actor, line.statement.subscription):
-        raise _forbidden(_("Only the buyer's billing people can verify outcomes."))
+        raise _forbidden(
+            _("Only the buyer's owners, admins and billing members can verify outcomes.")
+        )
     reason = _text(reason, _("Say what is wrong with this figure."))
     if line.status == OutcomeLine.Status.OPEN and line.statement.window_ends_at <= now:
         raise Conflict(_("The time to verify this statement has ended."))
@@ -228,7 +241,9 @@ def outcome_line_answer(
     now = now or timezone.now()
     line = _locked_line(line)
     if not _is_vendor(actor, line.statement.subscription):
-        raise _forbidden(_("Only the vendor's billing people can answer a dispute."))
+        raise _forbidden(
+            _("Only the vendor's owners, admins and billing members can answer a dispute.")
+        )
     if line.status != OutcomeLine.Status.DISPUTED:
         raise Conflict(_("Only a disputed line can be answered."))
     note = _text(note, _("Explain the figure: what was measured, and how."))
