@@ -273,7 +273,7 @@ def test_a_dispute_is_answered_by_the_vendor_and_accepted_by_the_buyer(
     assert by_buyer.status_code == 403
     assert by_buyer.json()["error"] == {
         "code": "forbidden",
-        "message": "Only the vendor's billing people can answer a dispute.",
+        "message": "Only the vendor's owners, admins and billing members can answer a dispute.",
     }
     by_vendor = post(client, statement_url(line, "accept"), vendor_billing)
     assert by_vendor.status_code == 403
