@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import rating, selectors
+from billing.bulk import update_rows
 from billing.models import (
     Baseline,
     Invoice,
@@ -161,7 +162,8 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
         .order_by("pk")
     )
     versions = _versions({sub.plan_version_id for sub in subs})
-    closed_before = {sub.pk: sub.closed_through for sub in subs}  # _plan moves it on
+    before = {sub.pk: _state(sub) for sub in subs}  # _plan moves them on
+    closed_before = {sub.pk: sub.closed_through for sub in subs}
     boundaries, events = [], []
     for sub in subs:
         sub.plan_version = versions[sub.plan_version_id]
@@ -169,7 +171,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
         boundaries += planned
         events += advanced
     if not boundaries:
-        _save(subs, events, now)
+        _save(subs, before, events, now)
         return
     with_boundaries = {id(b.subscription) for b in boundaries}
     closing = [sub for sub in subs if id(sub) in with_boundaries]
@@ -257,17 +259,28 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
     )
     ready = [invoice for invoice in invoices if invoice.statement is None]
     invoicing.invoices_issue(invoices=ready, now=now)
-    _save(subs, events, now)
+    _save(subs, before, events, now)
     report.invoices_created += len(invoices)
     report.invoices_issued += len(ready)
     report.statements_opened += len(statements)
 
 
-def _save(subs: list[Subscription], events: list[SubscriptionEvent], now: datetime) -> None:
-    for sub in subs:
+# What _plan changes on a subscription.
+PLANNED = ("status", "current_period_start", "current_period_end", "ended_at", "closed_through")
+
+
+def _state(sub: Subscription) -> tuple:
+    return tuple(getattr(sub, name) for name in PLANNED)
+
+
+def _save(
+    subs: list[Subscription], before: dict[int, tuple], events: list[SubscriptionEvent], now
+) -> None:
+    """Write back the subscriptions _plan moved on (only those), and their history."""
+    changed = [sub for sub in subs if _state(sub) != before[sub.pk]]
+    for sub in changed:
         sub.updated_at = now
-    fields = ["status", "current_period_start", "current_period_end", "ended_at", "closed_through"]
-    Subscription.objects.bulk_update(subs, [*fields, "updated_at"])
+    update_rows(Subscription, changed, [*PLANNED, "updated_at"])
     SubscriptionEvent.objects.bulk_create(events)
 
 

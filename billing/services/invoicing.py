@@ -21,6 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.bulk import update_rows
 from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
 from billing.money import round_minor
 from billing.periods import local_date, local_midnight
@@ -118,7 +119,8 @@ def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
             if invoice.total <= 0:
                 invoice.status = Invoice.Status.PAID
                 invoice.paid_at = now
-    Invoice.objects.bulk_update(
+    update_rows(
+        Invoice,
         drafts,
         [
             "total",

@@ -4,7 +4,7 @@ beat runs it."""
 from argparse import ArgumentTypeError
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from billing.services.closing import CHUNK_SIZE, period_close
 
@@ -13,9 +13,9 @@ def _instant(text: str) -> datetime:
     try:
         instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise CommandError(f"--as-of {text!r} is not an RFC 3339 timestamp: {error}") from error
+        raise ArgumentTypeError(f"{text!r} is not an RFC 3339 timestamp: {error}") from error
     if instant.tzinfo is None:
-        raise CommandError(f"--as-of {text!r} needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00")
+        raise ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00")
     return instant
 
 
