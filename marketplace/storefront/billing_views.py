@@ -763,10 +763,9 @@ def invoice_close(request: HttpRequest, pk: int) -> HttpResponse:
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
         )
-        return _("Invoice %(number)s is now %(status)s.") % {
-            "number": closed.number,
-            "status": closed.get_status_display().lower(),
-        }
+        if closed.status == Invoice.Status.VOID:
+            return _("Invoice %(number)s is void.") % {"number": closed.number}
+        return _("Invoice %(number)s is written off as uncollectible.") % {"number": closed.number}
 
     return _invoice_action(request, pk, "close", act)
 
