@@ -17,14 +17,6 @@ from marketplace.accounts.models import Membership, Role
 REMINDER_AHEAD = timedelta(days=3)
 
 
-@shared_task(ignore_result=True, time_limit=300)
-def trials_end_due() -> None:
-    """Convert or expire every trial past its end (each in its own transaction)."""
-    now = timezone.now()
-    for subscription_id in subscriptions.trials_due(now):
-        subscriptions.subscription_end_trial(subscription_id=subscription_id, now=now)
-
-
 @shared_task(ignore_result=True, time_limit=3600)
 def periods_close() -> None:
     """The period close (billing.services.closing): trials, periods, statements, invoices."""

@@ -388,21 +388,3 @@ def period_advance(subscription: Subscription) -> SubscriptionEvent:
         data={"start": str(start)},
         created_at=start,
     )
-
-
-@transaction.atomic
-def subscription_renew(*, subscription_id: int, now=None) -> Subscription:
-    """At a period's end: the next period starts, or a scheduled cancellation takes effect.
-    Safe to run again: a period that has not ended is left alone. (Period close does this and
-    invoices the period: billing.services.closing.)"""
-    now = now or timezone.now()
-    subscription = (
-        Subscription.objects.select_for_update()
-        .select_related("buyer", "plan_version")
-        .get(pk=subscription_id)
-    )
-    renewable = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
-    while subscription.status in renewable and subscription.current_period_end <= now:
-        period_advance(subscription).save()
-    subscription.save()
-    return subscription

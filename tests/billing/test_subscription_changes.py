@@ -8,6 +8,7 @@ import pytest
 
 from billing.models import PendingItem, Plan, PlanVersion, Subscription
 from billing.services import subscriptions
+from billing.services.closing import period_close
 from marketplace.errors import ServiceError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -59,15 +60,19 @@ def test_a_downgrade_is_a_credit(paid, buyer_owner):
     assert PendingItem.objects.order_by("pk").last().amount == D("-320.00")
 
 
+def renew(subscription_id: int, *, now: datetime) -> Subscription:
+    """What happens to a subscription at its period's end: the period close moves it on."""
+    period_close(now=now)
+    return Subscription.objects.get(pk=subscription_id)
+
+
 def test_cancelling_at_period_end_keeps_it_until_then(paid, buyer_owner):
     subscription, _basic, _pro = paid
     subscriptions.subscription_cancel(actor=buyer_owner, subscription=subscription)
     subscription.refresh_from_db()
     assert subscription.is_entitled
     assert subscription.cancel_at_period_end
-    ended = subscriptions.subscription_renew(
-        subscription_id=subscription.pk, now=datetime(2026, 12, 1, 0, 1, tzinfo=SHANGHAI)
-    )
+    ended = renew(subscription.pk, now=datetime(2026, 12, 1, 0, 1, tzinfo=SHANGHAI))
     assert ended.status == Subscription.Status.CANCELED
     assert ended.ended_at == datetime(2026, 12, 1, tzinfo=SHANGHAI)
 
@@ -82,16 +87,12 @@ def test_periods_renew_from_the_anchor_day(listing, buyer, buyer_owner):
         plan=plan,
         now=datetime(2026, 1, 31, 10, 0, tzinfo=SHANGHAI),
     )
-    renewed = subscriptions.subscription_renew(
-        subscription_id=subscription.pk, now=datetime(2026, 3, 5, tzinfo=SHANGHAI)
-    )
+    renewed = renew(subscription.pk, now=datetime(2026, 3, 5, tzinfo=SHANGHAI))
     # 31 Jan -> 28 Feb -> 31 Mar: the anchor day comes back after a short month.
     assert renewed.current_period_start == datetime(2026, 2, 28, tzinfo=SHANGHAI)
     assert renewed.current_period_end == datetime(2026, 3, 31, tzinfo=SHANGHAI)
     assert renewed.events.filter(action="period_renewed").count() == 1
-    again = subscriptions.subscription_renew(
-        subscription_id=subscription.pk, now=datetime(2026, 3, 5, tzinfo=SHANGHAI)
-    )
+    again = renew(subscription.pk, now=datetime(2026, 3, 5, tzinfo=SHANGHAI))
     assert again.current_period_start == renewed.current_period_start
 
 

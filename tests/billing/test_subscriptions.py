@@ -99,13 +99,13 @@ def test_at_its_end_a_trial_with_invoice_terms_becomes_active(subscription, buye
 
 
 def test_the_beat_job_ends_only_trials_that_are_due(subscription, monkeypatch):
-    tasks.trials_end_due()
+    tasks.periods_close()
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.TRIALING
     Subscription.objects.filter(pk=subscription.pk).update(
         trial_ends_at=timezone.now() - timedelta(seconds=1)
     )
-    tasks.trials_end_due()
+    tasks.periods_close()
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.EXPIRED
 
@@ -165,7 +165,7 @@ def test_a_trial_ends_when_its_usage_allowance_is_used_up(
         )
 
     push(1, "300")
-    tasks.trials_end_due()
+    tasks.periods_close()
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.TRIALING
     push(2, "250")
@@ -176,6 +176,6 @@ def test_a_trial_ends_when_its_usage_allowance_is_used_up(
         "quantity": "500",
         "used": "550",
     }
-    tasks.trials_end_due()
+    tasks.periods_close()
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.EXPIRED
