@@ -82,9 +82,22 @@ def _issue_movement(invoice: Invoice) -> Movement:
     )
 
 
+ISSUE_FIELDS = (
+    "total",
+    "platform_fee_percent",
+    "platform_fee",
+    "sequence_number",
+    "number",
+    "issued_at",
+    "due_at",
+    "status",
+    "paid_at",
+)
+
+
 @transaction.atomic
 def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
-    """Issue drafts whose lines are final: total, platform fee, number, due date, ledger.
+    """Issue saved drafts whose lines are final: total, platform fee, number, due date, ledger.
 
     The caller holds the lock on their subscriptions, so no draft is issued twice. Invoices
     with nothing to pay (a total of zero or less) are paid on issue.
@@ -98,17 +111,30 @@ def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
         .annotate(total=Sum("amount"))
         .values_list("invoice", "total")
     )
+    for invoice in drafts:  # lines are whole minor units, so their sum is too (SQLite: floats)
+        invoice.total = round_minor(Decimal(str(totals.get(invoice.pk) or 0)), invoice.currency)
+    invoices_number(invoices=drafts, now=now)
+    update_rows(Invoice, drafts, list(ISSUE_FIELDS))
+    invoices_record_issue(invoices=drafts)
+    return invoices
+
+
+def invoices_number(*, invoices: list[Invoice], now: datetime) -> None:
+    """Make drafts issued, in memory, with their `total` final: number, platform fee, due date.
+
+    The numbers are taken from the issuers' sequences, locked until the caller's transaction
+    ends; the caller saves the invoices and then records them (invoices_record_issue). The
+    period close inserts its invoices issued this way, rather than inserting and updating them.
+    """
     percent = platform_fee_percent()
     by_issuer: dict[int, list[Invoice]] = defaultdict(list)
-    for invoice in drafts:
+    for invoice in invoices:
         by_issuer[invoice.issuer_id].append(invoice)
     for issuer_id in sorted(by_issuer):  # one lock order everywhere: no deadlocks
         batch = by_issuer[issuer_id]
         for invoice, number in zip(
             batch, _numbers(issuer_id, DocumentSequence.Kind.INVOICE, len(batch)), strict=True
         ):
-            # Lines are whole minor units, so their sum is too (SQLite sums in floats).
-            invoice.total = round_minor(Decimal(str(totals.get(invoice.pk) or 0)), invoice.currency)
             invoice.platform_fee_percent = percent
             invoice.platform_fee = _split(invoice.total, percent, invoice.currency)[1]
             invoice.sequence_number = number
@@ -119,23 +145,11 @@ def invoices_issue(*, invoices: list[Invoice], now: datetime) -> list[Invoice]:
             if invoice.total <= 0:
                 invoice.status = Invoice.Status.PAID
                 invoice.paid_at = now
-    update_rows(
-        Invoice,
-        drafts,
-        [
-            "total",
-            "platform_fee_percent",
-            "platform_fee",
-            "sequence_number",
-            "number",
-            "issued_at",
-            "due_at",
-            "status",
-            "paid_at",
-        ],
-    )
-    ledger_record_many(movements=[_issue_movement(i) for i in drafts if i.total != 0])
-    return invoices
+
+
+def invoices_record_issue(*, invoices: list[Invoice]) -> None:
+    """The ledger transactions of saved invoices just issued (see invoices_number)."""
+    ledger_record_many(movements=[_issue_movement(i) for i in invoices if i.total != 0])
 
 
 def _locked(invoice: Invoice) -> Invoice:

@@ -113,8 +113,8 @@ def _kill_half_way(worker: subprocess.Popen, prefix: str) -> None:
 
     On PostgreSQL the worker is first stopped in the middle of a chunk: the test locks the
     invoice sequences of the book's vendors, so the worker's next chunk waits there after it
-    wrote its invoices and lines but before it numbers them; it is killed with those writes in
-    flight. SQLite has no row locks to stop it with, and the test cannot take its write lock
+    moved its subscriptions on (and wrote their statements and history) but before it numbers
+    and writes the invoices; it is killed with those writes in flight. SQLite has no row locks to stop it with, and the test cannot take its write lock
     from a worker that takes it back at once: there the worker is killed as soon as the first
     chunk is seen, wherever it is then.
     """
@@ -147,10 +147,10 @@ def _kill_half_way(worker: subprocess.Popen, prefix: str) -> None:
         ((pid,),) = _wait_for(waiting, "the close to wait for a sequence", worker)
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE pid = %s AND mode = 'RowExclusiveLock' "
-            "AND relation = 'billing_invoice'::regclass",
+            "AND relation = 'billing_subscription'::regclass",
             [pid],
         )
-        assert cursor.fetchone() == (1,), "the worker has no invoices in flight"
+        assert cursor.fetchone() == (1,), "the worker has no subscription updates in flight"
         worker.kill()
         worker.wait(timeout=WAIT)
 
@@ -181,3 +181,17 @@ def test_a_close_killed_half_way_and_run_again_invoices_as_one_clean_run():
     # And once more: nothing changes.
     _run_to_end()
     assert book_snapshot("again") == expected
+
+
+def test_a_close_by_worker_processes_invoices_as_one_process_does():
+    book_build("one")
+    _run_to_end("--chunk-size", "2")
+    expected = book_snapshot("one")
+
+    book_build("many")
+    output = _run_to_end("--chunk-size", "1", "--workers", "3")
+
+    assert "invoices created: 0," not in output
+    assert book_snapshot("many") == expected
+    assert book_numbers("many") == book_numbers("one")
+    assert_book_sound("many")

@@ -1,5 +1,5 @@
-"""`python manage.py close_period [--as-of RFC3339] [--chunk-size N]`: the period close, as Celery
-beat runs it."""
+"""`python manage.py close_period [--as-of RFC3339] [--chunk-size N] [--workers N]`: the period
+close, as Celery beat runs it."""
 
 from argparse import ArgumentTypeError
 from datetime import datetime
@@ -45,8 +45,15 @@ class Command(BaseCommand):
             help=f"Subscriptions closed per database transaction (default {CHUNK_SIZE}).",
         )
 
-    def handle(self, *args, as_of=None, chunk_size=CHUNK_SIZE, **options):
-        report = period_close(now=as_of, chunk_size=chunk_size)
+        parser.add_argument(
+            "--workers",
+            type=_positive,
+            default=1,
+            help="Processes closing chunks side by side, on PostgreSQL (default 1).",
+        )
+
+    def handle(self, *args, as_of=None, chunk_size=CHUNK_SIZE, workers=1, **options):
+        report = period_close(now=as_of, chunk_size=chunk_size, workers=workers)
         self.stdout.write(
             f"Trials ended: {report.trials_ended}; invoices created: {report.invoices_created}, "
             f"issued: {report.invoices_issued}; outcome statements opened: "
