@@ -277,10 +277,12 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
             created_at=now,
         )
         if boundary.fee_period and version.recurring_amount:
+            if version.pk not in labels:  # translated once per plan version, not per invoice
+                labels[version.pk] = rating.recurring_label(version)
             boundary.lines.append(
                 _Line(
                     kind=InvoiceLine.Kind.RECURRING,
-                    description=labels.setdefault(version.pk, rating.recurring_label(version)),
+                    description=labels[version.pk],
                     amount=round_minor(version.recurring_amount, version.currency),
                     period_start=boundary.fee_period[0],
                     period_end=boundary.fee_period[1],

@@ -13,6 +13,8 @@ from billing.money import CURRENCY_EXPONENTS, round_minor
 from marketplace.accounts.models import Organization, User
 from marketplace.errors import ServiceError
 
+ACCOUNTS = frozenset(LedgerEntry.Account.values)
+
 
 @dataclass(frozen=True)
 class Line:
@@ -56,7 +58,7 @@ def _check(movement: Movement) -> None:
                 )
                 % {"currency": currency}
             )
-        if line.account not in LedgerEntry.Account.values:
+        if line.account not in ACCOUNTS:
             raise ServiceError(_("Unknown ledger account %(account)s.") % {"account": line.account})
     if sum(line.amount for line in lines) != 0:
         raise Unbalanced(

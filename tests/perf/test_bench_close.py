@@ -139,7 +139,7 @@ def test_period_close_of_ten_thousand_subscriptions(request):
             load_seconds = time.perf_counter() - started
             times, reference = _reference(url)
             plan = _step(env, "explain")["plan"]
-            admin.execute(f'CREATE DATABASE "{name}_one" TEMPLATE "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}_one" TEMPLATE "{name}" STRATEGY FILE_COPY')
             alone = _step(_env(f"{url}_one"), "close")
             alone_billed = _billed(f"{url}_one")
             closed = _step(env, "close", "--workers", str(WORKERS))
