@@ -114,9 +114,9 @@ def _kill_half_way(worker: subprocess.Popen, prefix: str) -> None:
     On PostgreSQL the worker is first stopped in the middle of a chunk: the test locks the
     invoice sequences of the book's vendors, so the worker's next chunk waits there after it
     moved its subscriptions on (and wrote their statements and history) but before it numbers
-    and writes the invoices; it is killed with those writes in flight. SQLite has no row locks to stop it with, and the test cannot take its write lock
-    from a worker that takes it back at once: there the worker is killed as soon as the first
-    chunk is seen, wherever it is then.
+    and writes the invoices; it is killed with those writes in flight. SQLite has no row locks
+    to stop it with, and the test cannot take its write lock from a worker that takes it back
+    at once: there the worker is killed as soon as the first chunk is seen, wherever it is then.
     """
     _wait_for(
         lambda: Invoice.objects.filter(issuer__slug__startswith=f"{prefix}-").exists(),

@@ -98,7 +98,7 @@ def _section(figures: dict) -> str:
             "workers (`close_period --workers 2`) and also runs in one process, as it does by "
             "default, on a copy of the same database.",
             "",
-            "| database | close, {workers} workers | ratio | close, one process | ratio "
+            f"| database | close, {WORKERS} workers | ratio | close, one process | ratio "
             "| of which SQL | statements | GROUP BY (median) | invoices | load | machine |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             "| PostgreSQL | {close:.1f} s | {ratio:.1f} | {alone:.1f} s | {alone_ratio:.1f} "
