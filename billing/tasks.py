@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.models import Subscription, SubscriptionEvent
-from billing.services import closing, subscriptions
+from billing.services import closing, stripe_events, subscriptions
 from marketplace.accounts.models import Membership, Role
 
 REMINDER_AHEAD = timedelta(days=3)
@@ -74,3 +74,23 @@ def trial_reminder_email(subscription_id: int) -> None:
     subject = render_to_string("billing/email/trial_reminder_subject.txt", context).strip()
     body = render_to_string("billing/email/trial_reminder_message.txt", context)
     send_mail(subject, body, None, recipients)
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def stripe_event_process(event_id: int) -> None:
+    """Process one stored Stripe event (billing.services.stripe_events); a handler that fails
+    leaves the event failed for staff and `manage.py stripe_replay`."""
+    event = stripe_events.stripe_event_process(event_id=event_id)
+    if (
+        event.status == event.Status.FAILED
+        and event.attempts < 5
+        and not stripe_event_process.request.is_eager
+    ):
+        raise stripe_event_process.retry(countdown=30 * event.attempts)

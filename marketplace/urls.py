@@ -19,6 +19,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.documents.api.v2.views import DocumentsAPIViewSet
 from wagtail.images.api.v2.views import ImagesAPIViewSet
 
+from billing.webhooks import stripe_webhook
 from marketplace import health
 from marketplace.storefront.sitemaps import ListingSitemap
 
@@ -33,6 +34,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/cms/v2/", cms_api.urls),
     path("api/", include(("marketplace.api", "api"), namespace="api")),
+    path("billing/webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("healthz", health.healthz, name="healthz"),
     path("livez", health.livez, name="livez"),
     path(

@@ -86,3 +86,57 @@ def migrated_data(transactional_db):
         # The previous flush re-created content types and permissions; start from empty.
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
         connection.creation.deserialize_db_from_string(_MIGRATED_DATA[0])
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    """localstripe (billing/stripe_local.py) started for this test run on a free port of
+    127.0.0.1, fresh, and stopped at the end: the Stripe that integration tests talk to."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "billing.stripe_local", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/js.stripe.com/v3/", timeout=1).close()  # noqa: S310
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"localstripe did not start: {server.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    server.stderr.close()
+
+
+@pytest.fixture
+def stripe_server(localstripe_url, settings):
+    """Settings pointing billing.gateway at the test run's localstripe."""
+    import urllib.request
+
+    # Every test starts from an empty Stripe: ids and idempotency keys of earlier tests (whose
+    # database rows were rolled back, ids free to come again) are forgotten.
+    flush = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")  # noqa: S310
+    urllib.request.urlopen(flush, timeout=10).close()  # noqa: S310
+    settings.STRIPE_API_BASE = localstripe_url
+    settings.STRIPE_SECRET_KEY = "sk_test_precis_tests"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_precis_tests"
+    return localstripe_url

@@ -3,6 +3,7 @@
 from billing.models.invoicing import CreditNote, DocumentSequence, Invoice, InvoiceLine
 from billing.models.ledger import LedgerEntry, LedgerTransaction
 from billing.models.outcomes import Baseline, OutcomeLine, OutcomeLineEvent, OutcomeStatement
+from billing.models.payments import Payment, PaymentMethod, StripeEvent
 from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
 from billing.models.subscriptions import (
     BillingAccount,
@@ -31,10 +32,13 @@ __all__ = [
     "OutcomeLine",
     "OutcomeLineEvent",
     "OutcomeStatement",
+    "Payment",
+    "PaymentMethod",
     "PendingItem",
     "Plan",
     "PlanVersion",
     "PriceTier",
+    "StripeEvent",
     "Subscription",
     "SubscriptionEvent",
     "UsageEvent",

@@ -23,9 +23,23 @@ class BillingAccount(models.Model):
     invoice_terms_accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Set by the payments gateway when a card is saved (the Stripe issue fills it in).
+    # True while a card is on file (default_card), for the trial's conversion.
     has_payment_method = models.BooleanField(default=False)
     billing_email = models.EmailField(blank=True)
+    # The organization as a Stripe customer (billing/gateway.py), once it saves a card.
+    stripe_customer_id = models.CharField(max_length=64, blank=True)
+    default_card = models.ForeignKey(
+        "billing.PaymentMethod", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"],
+                condition=~models.Q(stripe_customer_id=""),
+                name="one_account_per_stripe_customer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Billing account of {self.organization}"

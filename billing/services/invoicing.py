@@ -183,19 +183,39 @@ def invoice_mark_paid(
 ) -> Invoice:
     """Staff record a bank transfer that paid what the invoice still owed."""
     _check_staff(actor)
+    reference = reference.strip()
+    if not reference:
+        raise ServiceError(_("Give the bank transfer's reference."))
+    return invoice_record_payment(
+        invoice=invoice,
+        reference=reference[:120],
+        description=f"Bank transfer {reference[:80]}",
+        actor=actor,
+        now=now,
+    )
+
+
+@transaction.atomic
+def invoice_record_payment(
+    *,
+    invoice: Invoice,
+    reference: str,
+    description: str,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> Invoice:
+    """An issued invoice paid in full (by bank transfer, or by card through Stripe): cash
+    against the receivable for what it still owed. Paying it again changes nothing."""
     now = now or timezone.now()
     invoice = _locked(invoice)
     if invoice.status == Invoice.Status.PAID:
         return invoice
     if invoice.status != Invoice.Status.ISSUED:
         raise Conflict(_("Only an issued invoice can be paid."))
-    reference = reference.strip()
-    if not reference:
-        raise ServiceError(_("Give the bank transfer's reference."))
     due = amount_due(invoice)
     invoice.status = Invoice.Status.PAID
     invoice.paid_at = now
-    invoice.payment_reference = reference[:120]
+    invoice.payment_reference = reference
     invoice.save()
     if due:
         ledger_record_many(
@@ -203,7 +223,7 @@ def invoice_mark_paid(
                 Movement(
                     kind=LedgerTransaction.Kind.PAYMENT,
                     idempotency_key=f"invoice:{invoice.pk}:paid",
-                    description=f"Bank transfer {reference[:80]} for {invoice.number}",
+                    description=f"{description} for {invoice.number}",
                     currency=invoice.currency,
                     lines=[Line(CASH, due), Line(RECEIVABLE, -due, invoice.buyer)],
                     actor=actor,

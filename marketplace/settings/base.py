@@ -205,6 +205,19 @@ PRECIS_DEFAULT_TIME_ZONE = "Asia/Shanghai"
 # Precis's share of every invoice, in percent (a Decimal string; the vendor gets the rest).
 PRECIS_PLATFORM_FEE_PERCENT = env("PRECIS_PLATFORM_FEE_PERCENT", default="10")
 
+# --- Payments (Stripe) ------------------------------------------------------------------------
+
+# Precis rates and invoices; Stripe collects. Every call goes through billing/gateway.py. Without
+# keys, the embedded default talks to localstripe on 127.0.0.1 (billing/stripe_local.py), which
+# accepts any key that looks like one.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_precis_local")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_precis_local")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_precis_local")
+# A Stripe-compatible server instead of api.stripe.com (empty: Stripe itself).
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+# Seconds before a call to Stripe gives up (it is retried with the same idempotency key).
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
+
 # --- Static and media -------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -312,5 +325,7 @@ LOGGING = {
     "loggers": {
         # One line per background task run inside a request is noise, not news.
         "django_tasks": {"level": "WARNING"},
+        # stripe-python logs every request at INFO; Precis records what matters itself.
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -22,6 +22,14 @@ if not ALLOWED_HOSTS:
         "separated by commas (for example DJANGO_ALLOWED_HOSTS=precis.example.com)."
     )
 
+# Stripe itself unless told otherwise; no key has a default here. Without STRIPE_SECRET_KEY no
+# card is charged (payments fail with a clear error), and without STRIPE_WEBHOOK_SECRET every
+# webhook is refused.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+
 PRECIS_ENVIRONMENT = "production"
 DEBUG = False
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))

@@ -1,0 +1,262 @@
+"""Cards and card payments: saving a buyer's card with Stripe and collecting issued invoices.
+
+Stripe is reached only through billing.gateway. A charge is two short transactions around one
+call to Stripe: the first locks the invoice and writes a pending `Payment` with its
+idempotency key, the second writes what Stripe answered (and, when it succeeded, the payment
+in the ledger with the invoice marked paid). Nothing is locked while Stripe is asked, and a
+process that dies in between leaves a pending attempt whose key the next try sends again, so
+Stripe answers with the first outcome rather than charging twice.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing import gateway
+from billing.models import BillingAccount, Invoice, Payment, PaymentMethod
+from billing.services import invoicing
+from billing.services.subscriptions import billing_account_for
+from marketplace.accounts.models import Organization, User
+from marketplace.accounts.policies import Permission, has_permission
+from marketplace.errors import Conflict, ServiceError
+
+# A call that timed out is sent again this many times, with the same idempotency key.
+NETWORK_TRIES = 3
+
+
+def _with_retries(call):
+    """Run a gateway call, again on a timeout or a Stripe server error (same key each time)."""
+    for attempt in range(1, NETWORK_TRIES + 1):
+        try:
+            return call()
+        except gateway.PaymentError as error:
+            if not error.retryable or attempt == NETWORK_TRIES:
+                raise
+
+
+def _check_billing(actor: User, organization: Organization) -> None:
+    if not has_permission(actor, organization, Permission.MANAGE_BILLING):
+        raise ServiceError(
+            _("Only owners, admins and billing members can manage cards."),
+            code="forbidden",
+            status_code=403,
+        )
+
+
+def _customer(account: BillingAccount) -> str:
+    """The account's Stripe customer, created once (the key makes a retried creation one)."""
+    if account.stripe_customer_id:
+        return account.stripe_customer_id
+    organization = account.organization
+    customer_id = _with_retries(
+        lambda: gateway.customer_create(
+            organization_id=organization.pk,
+            name=organization.name,
+            email=account.billing_email or "",
+        )
+    )
+    BillingAccount.objects.filter(pk=account.pk, stripe_customer_id="").update(
+        stripe_customer_id=customer_id
+    )
+    account.refresh_from_db()
+    return account.stripe_customer_id
+
+
+def card_setup_start(*, actor: User, organization: Organization) -> gateway.SetupIntent:
+    """A SetupIntent whose client secret the card form (Stripe Elements) confirms."""
+    _check_billing(actor, organization)
+    account = billing_account_for(organization)
+    customer_id = _customer(account)
+    key = f"setup:{organization.pk}:{uuid.uuid4().hex}"  # one card form, retried as one
+    return _with_retries(lambda: gateway.setup_intent_create(customer_id=customer_id, key=key))
+
+
+@transaction.atomic
+def card_setup_finish(
+    *, actor: User, organization: Organization, setup_intent_id: str
+) -> PaymentMethod:
+    """Save the card a confirmed SetupIntent collected, as the default when asked or first."""
+    _check_billing(actor, organization)
+    account = BillingAccount.objects.select_for_update().get(
+        pk=billing_account_for(organization).pk
+    )
+    if not account.stripe_customer_id:
+        raise ServiceError(_("Start adding a card from the billing page first."))
+    intent = _with_retries(lambda: gateway.setup_intent_retrieve(setup_intent_id))
+    if intent.status != "succeeded" or not intent.payment_method:
+        raise ServiceError(
+            _("The card was not confirmed (%(status)s). Try again.") % {"status": intent.status}
+        )
+    card = _with_retries(
+        lambda: gateway.payment_method_attach(
+            payment_method_id=intent.payment_method, customer_id=account.stripe_customer_id
+        )
+    )
+    if card.customer not in (None, account.stripe_customer_id):
+        raise ServiceError(_("That card belongs to another customer."), status_code=403)
+    method, _created = PaymentMethod.objects.get_or_create(
+        stripe_id=card.id,
+        defaults={
+            "account": account,
+            "brand": card.brand,
+            "last4": card.last4,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+        },
+    )
+    if method.account_id != account.pk:
+        raise ServiceError(_("That card belongs to another organization."), status_code=403)
+    if account.default_card_id is None:
+        account.default_card = method
+        account.has_payment_method = True
+        account.save(update_fields=["default_card", "has_payment_method"])
+    return method
+
+
+# --- Collecting invoices --------------------------------------------------------------------------
+
+
+def invoice_charge(*, invoice_id: int, now: datetime | None = None) -> Payment | None:
+    """Charge what an issued invoice owes to the buyer's default card, off-session.
+
+    Returns the attempt (None when there is nothing to charge: paid, void, nothing owed, or
+    no card on file). An attempt left pending by a process that died is sent again first.
+    """
+    payment = _payment_open(invoice_id=invoice_id, now=now or timezone.now())
+    if payment is None:
+        return None
+    account = payment.invoice.buyer.billing_account
+    try:
+        charge = _with_retries(
+            lambda: gateway.payment_intent_create(
+                amount=payment.amount,
+                currency=payment.currency,
+                customer_id=account.stripe_customer_id,
+                payment_method_id=payment.payment_method.stripe_id,
+                key=payment.idempotency_key,
+                metadata={
+                    "precis_invoice": str(payment.invoice_id),
+                    "precis_payment": str(payment.pk),
+                    "precis_invoice_number": payment.invoice.number,
+                },
+            )
+        )
+    except gateway.PaymentError as error:
+        if error.retryable:  # still unknown: the attempt stays pending, its key kept
+            raise
+        return payment_apply(
+            payment_id=payment.pk,
+            status=Payment.Status.FAILED,
+            error_code=error.code,
+            error_message=error.message,
+        )
+    return payment_apply_charge(payment_id=payment.pk, charge=charge)
+
+
+@transaction.atomic
+def _payment_open(*, invoice_id: int, now: datetime) -> Payment | None:
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("buyer__billing_account__default_card")
+        .get(pk=invoice_id)
+    )
+    if invoice.status != Invoice.Status.ISSUED:
+        return None
+    pending = invoice.payments.filter(
+        status__in=[Payment.Status.PENDING, Payment.Status.PROCESSING]
+    ).first()
+    if pending is not None:
+        return pending if pending.status == Payment.Status.PENDING else None
+    if invoice.payments.filter(status=Payment.Status.SUCCEEDED).exists():
+        return None
+    due = invoicing.amount_due(invoice)
+    account = getattr(invoice.buyer, "billing_account", None)
+    if due <= 0 or account is None or account.default_card is None:
+        return None
+    attempt = invoice.payments.count() + 1
+    return Payment.objects.create(
+        invoice=invoice,
+        attempt=attempt,
+        idempotency_key=f"invoice:{invoice.pk}:charge:{attempt}",
+        payment_method=account.default_card,
+        amount=due,
+        currency=invoice.currency,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+STATUS_OF_INTENT = {
+    "succeeded": Payment.Status.SUCCEEDED,
+    "processing": Payment.Status.PROCESSING,
+    "requires_payment_method": Payment.Status.FAILED,
+    "canceled": Payment.Status.FAILED,
+}
+
+
+def payment_apply_charge(*, payment_id: int, charge: gateway.Charge) -> Payment:
+    """Apply what Stripe says of a payment's PaymentIntent (after a charge or a webhook)."""
+    status = STATUS_OF_INTENT.get(charge.status, Payment.Status.PENDING)
+    return payment_apply(
+        payment_id=payment_id,
+        status=status,
+        payment_intent_id=charge.id,
+        error_code=charge.error_code,
+        error_message=charge.error_message or _failure_message(charge),
+    )
+
+
+def _failure_message(charge: gateway.Charge) -> str:
+    if charge.status in ("requires_payment_method", "canceled"):
+        return _("The card was declined.")
+    return ""
+
+
+# A payment moves forward only: a late "failed" never undoes a success.
+RANK = {
+    Payment.Status.PENDING: 0,
+    Payment.Status.PROCESSING: 1,
+    Payment.Status.FAILED: 2,
+    Payment.Status.SUCCEEDED: 3,
+}
+
+
+@transaction.atomic
+def payment_apply(
+    *,
+    payment_id: int,
+    status: str,
+    payment_intent_id: str = "",
+    error_code: str = "",
+    error_message: str = "",
+) -> Payment:
+    """Move a payment to `status` unless it is already as far or further; a success marks the
+    invoice paid and records the payment in the ledger, in this transaction."""
+    payment = Payment.objects.select_for_update().select_related("invoice").get(pk=payment_id)
+    if payment_intent_id and not payment.stripe_payment_intent_id:
+        payment.stripe_payment_intent_id = payment_intent_id
+    if RANK[status] > RANK[payment.status] or (
+        status == payment.status and status == Payment.Status.FAILED
+    ):
+        payment.status = status
+        if status == Payment.Status.FAILED:
+            payment.error_code = error_code[:64]
+            payment.error_message = error_message[:300]
+    payment.updated_at = timezone.now()
+    payment.save()
+    if payment.status == Payment.Status.SUCCEEDED:
+        try:
+            invoicing.invoice_record_payment(
+                invoice=payment.invoice,
+                reference=payment.stripe_payment_intent_id or payment.idempotency_key,
+                description="Card payment",
+            )
+        except Conflict:  # voided or written off while Stripe was collecting it
+            payment.error_message = _(
+                "Collected after the invoice was closed: refund it from the Stripe dashboard."
+            )
+            payment.save(update_fields=["error_message"])
+    return payment

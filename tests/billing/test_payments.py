@@ -1,0 +1,178 @@
+"""Cards and off-session payments against localstripe, started by the test run (no network)."""
+
+import contextlib
+import socket
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import stripe
+
+from billing.models import Invoice, LedgerTransaction, Payment
+from billing.selectors import ledger_balance
+from billing.services import payments, subscriptions
+from billing.services.closing import period_close
+
+OK_CARD = "4242424242424242"
+DECLINED_OFF_SESSION = "4000000000000341"  # saved fine, declined when charged
+
+
+@pytest.fixture
+def invoice(subscription, buyer, buyer_owner):
+    """The first month's fee (499.00 CNY), issued when the trial converts."""
+    subscriptions.billing_account_accept_invoice_terms(actor=buyer_owner, organization=buyer)
+    period_close(now=subscription.trial_ends_at + timedelta(minutes=1))
+    return Invoice.objects.get(subscription=subscription, status=Invoice.Status.ISSUED)
+
+
+def _save_card(actor, organization, number: str):
+    """What the card form does in the browser: confirm the SetupIntent with a card, then the
+    page tells Precis (the test enters the card through the API instead of Stripe.js)."""
+    intent = payments.card_setup_start(actor=actor, organization=organization)
+    api = stripe.StripeClient("sk_test_precis_tests", base_addresses={"api": _api_base()})
+    method = api.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"},
+        }
+    )
+    api.v1.setup_intents.confirm(intent.id, params={"payment_method": method.id})
+    return payments.card_setup_finish(
+        actor=actor, organization=organization, setup_intent_id=intent.id
+    )
+
+
+def _api_base() -> str:
+    from django.conf import settings
+
+    return settings.STRIPE_API_BASE
+
+
+def test_a_saved_card_pays_an_issued_invoice_off_session(stripe_server, invoice, buyer_owner):
+    card = _save_card(buyer_owner, invoice.buyer, OK_CARD)
+    assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2031)
+    account = invoice.buyer.billing_account
+    account.refresh_from_db()
+    assert account.stripe_customer_id.startswith("cus_")
+    assert account.default_card == card
+    assert account.has_payment_method
+
+    payment = payments.invoice_charge(invoice_id=invoice.pk)
+
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.stripe_payment_intent_id.startswith("pi_")
+    assert payment.idempotency_key == f"invoice:{invoice.pk}:charge:1"
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.payment_reference == payment.stripe_payment_intent_id
+    assert LedgerTransaction.objects.filter(idempotency_key=f"invoice:{invoice.pk}:paid").exists()
+    assert ledger_balance("receivable", organization=invoice.buyer, currency="CNY") == Decimal(
+        "0.00"
+    )
+    assert ledger_balance("cash", currency="CNY") == Decimal("499.00")
+    intent = payments.gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", Decimal("499"), "CNY")
+    # Charging a paid invoice again sends nothing.
+    assert payments.invoice_charge(invoice_id=invoice.pk) is None
+    assert invoice.payments.count() == 1
+
+
+def test_a_declined_card_leaves_the_invoice_issued_with_the_reason(
+    stripe_server, invoice, buyer_owner
+):
+    _save_card(buyer_owner, invoice.buyer, DECLINED_OFF_SESSION)
+
+    payment = payments.invoice_charge(invoice_id=invoice.pk)
+
+    assert payment.status == Payment.Status.FAILED
+    assert payment.error_code == "card_declined"
+    assert "declined" in payment.error_message
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED
+    assert not LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.PAYMENT).exists()
+    # The next attempt is a new one, with its own key.
+    again = payments.invoice_charge(invoice_id=invoice.pk)
+    assert (again.attempt, again.idempotency_key) == (2, f"invoice:{invoice.pk}:charge:2")
+
+
+class _SlowFirstAnswer:
+    """A TCP relay in front of localstripe that holds back the answer on its first connection
+    for longer than the client waits: the request is done at Stripe, the caller sees a
+    timeout. Later connections pass straight through."""
+
+    def __init__(self, upstream: str, hold: float):
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream, self.hold, self.connections = (host, int(port)), hold, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            hold = self.hold if self.connections == 1 else 0
+            threading.Thread(target=self._relay, args=(client, hold), daemon=True).start()
+
+    def _relay(self, client, hold):
+        server = socket.create_connection(self.upstream)
+
+        def pump(source, target, delay):
+            with contextlib.suppress(OSError):
+                while data := source.recv(65536):
+                    if delay:
+                        time.sleep(delay)
+                        delay = 0
+                    target.sendall(data)
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_WR)
+
+        upstream = threading.Thread(target=pump, args=(client, server, 0), daemon=True)
+        upstream.start()
+        pump(server, client, hold)
+        upstream.join(timeout=5)
+        client.close()
+        server.close()
+
+    def close(self):
+        self.listener.close()
+
+
+def test_a_timed_out_charge_sent_again_creates_one_payment_intent(
+    stripe_server, invoice, buyer_owner, settings
+):
+    _save_card(buyer_owner, invoice.buyer, OK_CARD)
+    relay = _SlowFirstAnswer(stripe_server, hold=1.5)
+    settings.STRIPE_API_BASE, settings.STRIPE_TIMEOUT = relay.url, 0.5
+    try:
+        payment = payments.invoice_charge(invoice_id=invoice.pk)
+    finally:
+        relay.close()
+        settings.STRIPE_API_BASE = stripe_server
+
+    assert relay.connections >= 2  # the first call timed out and was sent again
+    assert payment.status == Payment.Status.SUCCEEDED
+    api = stripe.StripeClient("sk_test_precis_tests", base_addresses={"api": stripe_server})
+    customer = invoice.buyer.billing_account.stripe_customer_id
+    intents = [
+        intent
+        for intent in api.v1.payment_intents.list(params={"limit": 100}).data
+        if intent.customer == customer
+    ]
+    assert [intent.id for intent in intents] == [payment.stripe_payment_intent_id]
+
+
+def test_only_billing_members_manage_cards(stripe_server, invoice):
+    from marketplace.accounts.models import Role
+    from marketplace.errors import ServiceError
+    from tests.factories import MembershipFactory
+
+    member = MembershipFactory(organization=invoice.buyer, role=Role.MEMBER).user
+    with pytest.raises(ServiceError) as refused:
+        payments.card_setup_start(actor=member, organization=invoice.buyer)
+    assert refused.value.status_code == 403
