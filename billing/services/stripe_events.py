@@ -86,16 +86,12 @@ def stripe_event_process(*, event_id: int) -> StripeEvent:
 
 
 def stripe_events_replay(*, event_ids: list[str] | None = None) -> list[StripeEvent]:
-    """Process failed events again (or the given ones, whatever their state)."""
-    if event_ids:
-        events = StripeEvent.objects.filter(event_id__in=event_ids)
-        events.exclude(status=StripeEvent.Status.RECEIVED).update(
-            status=StripeEvent.Status.RECEIVED
-        )
-    else:
-        events = StripeEvent.objects.filter(status=StripeEvent.Status.FAILED)
-        events.update(status=StripeEvent.Status.RECEIVED)
-    return [
-        stripe_event_process(event_id=pk)
-        for pk in events.order_by("stripe_created", "pk").values_list("pk", flat=True)
-    ]
+    """Process failed events again (or the given ones, whatever their state), oldest first."""
+    chosen = (
+        StripeEvent.objects.filter(event_id__in=event_ids)
+        if event_ids
+        else StripeEvent.objects.filter(status=StripeEvent.Status.FAILED)
+    )
+    ids = list(chosen.order_by("stripe_created", "pk").values_list("pk", flat=True))
+    StripeEvent.objects.filter(pk__in=ids).update(status=StripeEvent.Status.RECEIVED)
+    return [stripe_event_process(event_id=pk) for pk in ids]
