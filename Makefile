@@ -27,7 +27,7 @@ messages: $(INSTALLED)
 run: translations
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_embedded $(HOST):$(PORT)
 
 browser:
 	@sh scripts/ensure-browser

@@ -1,6 +1,7 @@
 """Celery entry points for billing: period close, trial ends and reminders. Thin: ids in,
 services do the work, and running one twice changes nothing the second time."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -10,10 +11,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from billing import gateway
 from billing.models import Subscription, SubscriptionEvent
-from billing.services import closing, stripe_events, subscriptions
+from billing.services import closing, payments, stripe_events, subscriptions
 from marketplace.accounts.models import Membership, Role
 
+log = logging.getLogger(__name__)
 REMINDER_AHEAD = timedelta(days=3)
 
 
@@ -94,3 +97,14 @@ def stripe_event_process(event_id: int) -> None:
         and not stripe_event_process.request.is_eager
     ):
         raise stripe_event_process.retry(countdown=30 * event.attempts)
+
+
+@shared_task(ignore_result=True, soft_time_limit=540, time_limit=600)
+def invoices_collect() -> None:
+    """Charge the issued invoices no attempt has tried yet to their buyers' saved cards; one
+    that Stripe could not be asked about stays pending and is sent again next time."""
+    for invoice_id in payments.invoices_to_charge():
+        try:
+            payments.invoice_charge(invoice_id=invoice_id)
+        except gateway.PaymentError as error:
+            log.warning("Invoice %s not charged: %s", invoice_id, error.message)

@@ -119,6 +119,19 @@ def card_setup_finish(
 # --- Collecting invoices --------------------------------------------------------------------------
 
 
+def invoices_to_charge() -> list[int]:
+    """Issued invoices of buyers with a card on file that no payment attempt has tried yet."""
+    return list(
+        Invoice.objects.filter(
+            status=Invoice.Status.ISSUED,
+            buyer__billing_account__default_card__isnull=False,
+            payments__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def invoice_charge(*, invoice_id: int, now: datetime | None = None) -> Payment | None:
     """Charge what an issued invoice owes to the buyer's default card, off-session.
 

@@ -136,6 +136,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The usage table's metering index carries the value as a non-key column on PostgreSQL; SQLite
+# has no such columns and builds the index on its keys alone, which is what it needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # A real, shared cache: allauth's rate limits count attempts in it, so it must be seen by every
 # web process. Files work for one machine; set CACHE_URL=redis://... when scaling out.
@@ -302,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {
         "task": "marketplace.accounts.tasks.invitations_expire",
         "schedule": crontab(minute=15),
+    },
+    # Charges issued invoices to the buyer's saved card (billing.services.payments).
+    "collect-invoices": {
+        "task": "billing.tasks.invoices_collect",
+        "schedule": crontab(minute="*/10"),
     },
     # Ends due trials too, and is what `manage.py close_period` runs.
     "close-periods": {

@@ -176,3 +176,21 @@ def test_only_billing_members_manage_cards(stripe_server, invoice):
     with pytest.raises(ServiceError) as refused:
         payments.card_setup_start(actor=member, organization=invoice.buyer)
     assert refused.value.status_code == 403
+
+
+def test_a_trial_with_a_card_on_file_converts_and_its_first_invoice_is_paid(
+    stripe_server, subscription, buyer, buyer_owner
+):
+    from billing import tasks
+    from billing.models import Subscription
+
+    _save_card(buyer_owner, buyer, OK_CARD)  # no invoice terms: the card alone
+
+    period_close(now=subscription.trial_ends_at + timedelta(minutes=1))
+    tasks.invoices_collect()
+
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE
+    invoice = Invoice.objects.get(subscription=subscription)
+    assert (invoice.status, invoice.total) == (Invoice.Status.PAID, Decimal("499.00"))
+    assert invoice.payments.get().status == Payment.Status.SUCCEEDED
