@@ -291,3 +291,83 @@ def webhook_endpoint_register(*, url: str, secret: str, endpoint_id: str = "prec
         timeout=settings.STRIPE_TIMEOUT,
     )
     response.raise_for_status()
+
+
+def stripe_js_url() -> str:
+    """Where the card form loads Stripe.js from: Stripe itself (required for card data in
+    production), or the local Stripe-compatible server's stand-in in the embedded default."""
+    base = settings.STRIPE_API_BASE
+    return f"{base.rstrip('/')}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"
+
+
+# --- Reconciliation ------------------------------------------------------------------------------
+
+# PaymentIntents asked for per page when listing (Stripe's maximum).
+LIST_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ListedCharge:
+    """A PaymentIntent from a listing: what Precis reads of it, and its metadata (where
+    Precis puts `precis_payment`, `precis_invoice` and `precis_invoice_number`)."""
+
+    charge: Charge
+    metadata: dict[str, str]
+
+
+def payment_intents_list(
+    *, created_gte: int, page_size: int = LIST_PAGE_SIZE
+) -> list[ListedCharge]:
+    """Every PaymentIntent created at or after `created_gte` (Stripe's seconds since the epoch,
+    as in `Charge.created`), one page after another.
+
+    Stripe filters with `created[gte]` and lists newest first; localstripe refuses that filter
+    ("Unexpected created") and lists oldest first, so on that refusal the listing is asked for
+    again without it. Either way every page is read to the end and the intents are filtered
+    here too, so the answer does not depend on the order or on the server honouring the filter.
+    """
+    filters: dict = {"created": {"gte": created_gte}}
+    listed: dict[str, ListedCharge] = {}
+    after: str | None = None
+    while True:
+        params = {**filters, "limit": page_size, **({"starting_after": after} if after else {})}
+        try:
+            page = _call(client().v1.payment_intents.list, params=params)
+        except PaymentError as error:
+            if filters and _refuses_created_filter(error):
+                filters, after = {}, None
+                continue
+            raise
+        new = [intent for intent in page.data if intent.id not in listed]
+        for intent in new:
+            if int(intent.created) >= created_gte:
+                listed[intent.id] = ListedCharge(
+                    charge=_charge(intent), metadata=_metadata(intent.metadata)
+                )
+        # A page of nothing new means the server started over (localstripe does when it does
+        # not find `starting_after`): stop rather than loop.
+        if not page.has_more or not new:
+            return list(listed.values())
+        after = page.data[-1].id
+
+
+def _refuses_created_filter(error: PaymentError) -> bool:
+    return isinstance(error.__cause__, stripe.InvalidRequestError) and "created" in error.message
+
+
+def _metadata(metadata) -> dict[str, str]:
+    """Stripe's metadata object (not a dict in stripe-python 16) as a plain dict of strings."""
+    if metadata is None:
+        return {}
+    return {str(key): str(value) for key, value in metadata.to_dict().items()}
+
+
+def payment_intent_find(payment_intent_id: str) -> Charge | None:
+    """A PaymentIntent by id, or None when Stripe has no such PaymentIntent."""
+    try:
+        return payment_intent_retrieve(payment_intent_id)
+    except PaymentError as error:
+        missing = error.__cause__
+        if isinstance(missing, stripe.InvalidRequestError) and missing.http_status == 404:
+            return None
+        raise

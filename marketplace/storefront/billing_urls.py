@@ -4,6 +4,7 @@ invoices and outcome statements that buyers and vendors share."""
 from django.urls import path
 
 from marketplace.storefront import billing_views as views
+from marketplace.storefront import cards
 
 app_name = "billing"
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("baselines/propose/", views.baseline_propose, name="baseline_propose"),
     path("baselines/<int:pk>/agree/", views.baseline_agree, name="baseline_agree"),
+    path("cards/", cards.card_list, name="card_list"),
+    path("cards/added/", cards.card_added, name="card_added"),
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/export.csv", views.invoices_csv, name="invoices_csv"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),

@@ -35,6 +35,7 @@ from django.views.decorators.http import require_POST
 from billing import selectors
 from billing.models import (
     Baseline,
+    BillingAccount,
     Invoice,
     InvoiceLine,
     Metric,
@@ -412,11 +413,17 @@ def _dashboard(
         propose_form = BaselineProposeForm(prefix="baseline", targets=targets)
     can_manage = has_permission(request.user, organization, Permission.MANAGE_BILLING)
     tz = _tz(organization)
+    account = (
+        BillingAccount.objects.filter(organization=organization)
+        .select_related("default_card")
+        .first()
+    )
     return render(
         request,
         "storefront/billing/dashboard.html",
         {
             "organization": organization,
+            "default_card": account.default_card if account else None,
             "open_invoices": [InvoiceRow.of(invoice) for invoice in open_invoices],
             "overdue_count": sum(1 for invoice in open_invoices if invoice.is_overdue),
             "drafts": [InvoiceRow.of(invoice) for invoice in drafts],

@@ -1,0 +1,77 @@
+"""The buyer's saved cards: the list, and adding one with Stripe Elements.
+
+The card number never reaches Precis: the page asks billing for a SetupIntent, Stripe.js
+collects the card and confirms it with Stripe, and the page then posts only the SetupIntent's
+id, from which billing saves the card's brand, last four digits and expiry.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing import gateway
+from billing.services import payments
+from billing.services.subscriptions import billing_account_for
+from marketplace.accounts.policies import Permission, has_permission
+from marketplace.errors import ServiceError
+
+
+def _organization(request: HttpRequest):
+    organization = request.organization or None
+    if organization is None:
+        raise Http404(_("No organization."))
+    return organization
+
+
+@login_required
+def card_list(request: HttpRequest) -> HttpResponse:
+    organization = _organization(request)
+    account = billing_account_for(organization)
+    can_manage = has_permission(request.user, organization, Permission.MANAGE_BILLING)
+    setup, problem = None, ""
+    if can_manage:
+        try:
+            setup = payments.card_setup_start(actor=request.user, organization=organization)
+        except (ServiceError, gateway.PaymentError) as error:
+            problem = getattr(error, "message", str(error))
+    return render(
+        request,
+        "storefront/billing/cards.html",
+        {
+            "organization": organization,
+            "cards": account.cards.filter(removed_at__isnull=True),
+            "default_card_id": account.default_card_id,
+            "can_manage": can_manage,
+            "setup": setup,
+            "problem": problem,
+            "stripe_js_url": gateway.stripe_js_url(),
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        },
+    )
+
+
+@login_required
+@require_POST
+def card_added(request: HttpRequest) -> HttpResponse:
+    organization = _organization(request)
+    setup_intent_id = request.POST.get("setup_intent", "").strip()
+    if not setup_intent_id:
+        messages.error(request, _("The card form sent nothing. Try again."))
+        return redirect("billing:card_list")
+    try:
+        card = payments.card_setup_finish(
+            actor=request.user, organization=organization, setup_intent_id=setup_intent_id
+        )
+    except (ServiceError, gateway.PaymentError) as error:
+        messages.error(request, getattr(error, "message", str(error)))
+        return redirect("billing:card_list")
+    messages.success(
+        request,
+        _("%(brand)s card ending in %(last4)s saved. Invoices are charged to it when issued.")
+        % {"brand": card.brand.title(), "last4": card.last4},
+    )
+    return redirect("billing:card_list")
