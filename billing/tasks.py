@@ -1,7 +1,6 @@
 """Celery entry points for billing: period close, trial ends and reminders. Thin: ids in,
 services do the work, and running one twice changes nothing the second time."""
 
-import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -9,14 +8,12 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from billing import gateway
-from billing.models import Subscription, SubscriptionEvent
+from billing.models import Payment, Subscription, SubscriptionEvent
 from billing.services import closing, payments, stripe_events, subscriptions
 from marketplace.accounts.models import Membership, Role
 
-log = logging.getLogger(__name__)
 REMINDER_AHEAD = timedelta(days=3)
 
 
@@ -101,10 +98,46 @@ def stripe_event_process(event_id: int) -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=540, time_limit=600)
 def invoices_collect() -> None:
-    """Charge the issued invoices no attempt has tried yet to their buyers' saved cards; one
-    that Stripe could not be asked about stays pending and is sent again next time."""
-    for invoice_id in payments.invoices_to_charge():
-        try:
-            payments.invoice_charge(invoice_id=invoice_id)
-        except gateway.PaymentError as error:
-            log.warning("Invoice %s not charged: %s", invoice_id, error.message)
+    """Charge what is due to saved cards (billing.services.payments.invoices_collect)."""
+    payments.invoices_collect(now=timezone.now())
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def payment_failed_email(payment_id: int) -> None:
+    """Tell the buyer's billing people a card payment failed: when it is tried again, or that
+    the subscription is suspended until the invoice is paid."""
+    payment = (
+        Payment.objects.select_related("invoice__buyer", "invoice__subscription", "payment_method")
+        .filter(pk=payment_id)
+        .first()
+    )
+    if payment is None:
+        return
+    invoice = payment.invoice
+    recipients = _billing_people(invoice.buyer)
+    context = {
+        "payment": payment,
+        "invoice": invoice,
+        "suspended": payment.retry_at is None,
+        "amount": f"{payment.amount} {payment.currency}",
+        "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("billing/email/payment_failed_subject.txt", context).strip()
+        body = render_to_string("billing/email/payment_failed_message.txt", context)
+    send_mail(subject, body, None, recipients)
+
+
+def _billing_people(organization) -> list[str]:
+    return sorted(
+        set(
+            Membership.objects.filter(
+                organization=organization, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
+            ).values_list("user__email", flat=True)
+        )
+    )

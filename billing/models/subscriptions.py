@@ -88,6 +88,9 @@ class Subscription(models.Model):
     period_anchor = models.DateField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # Set when every retry of a failed payment failed too: no entitlement (telemetry is still
+    # stored) until an invoice is paid (billing.services.dunning).
+    suspended_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Usage before this instant belongs to periods already invoiced: a late event is still
     # stored, and billed as an adjustment in the next invoice.
@@ -104,7 +107,7 @@ class Subscription(models.Model):
 
     @property
     def is_entitled(self) -> bool:
-        return self.status in self.ENTITLED
+        return self.status in self.ENTITLED and self.suspended_at is None
 
 
 class SubscriptionEvent(models.Model):
@@ -123,6 +126,9 @@ class SubscriptionEvent(models.Model):
         PAUSED = "paused", _("Paused")
         PERIOD_RENEWED = "period_renewed", _("New period")
         REMINDER_SENT = "reminder_sent", _("Trial reminder sent")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        SUSPENDED = "suspended", _("Suspended for non-payment")
+        RECOVERED = "recovered", _("Payment recovered")
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=24, choices=Action.choices)

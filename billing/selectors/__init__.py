@@ -392,6 +392,8 @@ def entitlement_for(subscription: Subscription, *, now: datetime | None = None) 
         "subscription": subscription.pk,
         "status": subscription.status,
         "entitled": subscription.is_entitled and not allowance_used,
+        # Every retry of a failed payment failed: off until an invoice is paid.
+        "suspended": subscription.suspended_at is not None,
         "listing": version.plan.listing.slug,
         "plan": {"id": version.plan_id, "name": version.plan.name, "version": version.number},
         "trial_ends_at": subscription.trial_ends_at,

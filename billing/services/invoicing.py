@@ -25,6 +25,7 @@ from billing.bulk import update_rows
 from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
 from billing.money import round_minor
 from billing.periods import local_date, local_midnight
+from billing.services import dunning
 from billing.services.ledger import Line, Movement, ledger_record_many
 from marketplace.accounts.models import Organization, User
 from marketplace.errors import Conflict, ServiceError
@@ -217,6 +218,7 @@ def invoice_record_payment(
     invoice.paid_at = now
     invoice.payment_reference = reference
     invoice.save()
+    dunning.dunning_invoice_paid(invoice=invoice, now=now)
     if due:
         ledger_record_many(
             movements=[

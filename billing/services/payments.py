@@ -8,6 +8,7 @@ process that dies in between leaves a pending attempt whose key the next try sen
 Stripe answers with the first outcome rather than charging twice.
 """
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -17,12 +18,13 @@ from django.utils.translation import gettext as _
 
 from billing import gateway
 from billing.models import BillingAccount, Invoice, Payment, PaymentMethod
-from billing.services import invoicing
+from billing.services import dunning, invoicing
 from billing.services.subscriptions import billing_account_for
 from marketplace.accounts.models import Organization, User
 from marketplace.accounts.policies import Permission, has_permission
 from marketplace.errors import Conflict, ServiceError
 
+log = logging.getLogger(__name__)
 # A call that timed out is sent again this many times, with the same idempotency key.
 NETWORK_TRIES = 3
 
@@ -109,14 +111,41 @@ def card_setup_finish(
     )
     if method.account_id != account.pk:
         raise ServiceError(_("That card belongs to another organization."), status_code=403)
-    if account.default_card_id is None:
-        account.default_card = method
+    if account.default_card_id is None or _created:
+        account.default_card = method  # the newest card is the one to charge
         account.has_payment_method = True
         account.save(update_fields=["default_card", "has_payment_method"])
+    # Invoices whose last attempt failed are tried again with the new card at once.
+    now = timezone.now()
+    unpaid = Invoice.objects.filter(buyer=organization, status=Invoice.Status.ISSUED)
+    for invoice in unpaid.prefetch_related("payments"):
+        attempts = list(invoice.payments.all())  # by attempt
+        if attempts and attempts[-1].status == Payment.Status.FAILED:
+            Payment.objects.filter(pk=attempts[-1].pk).update(retry_at=now)
+    from billing import tasks  # tasks import the services
+
+    transaction.on_commit(tasks.invoices_collect.delay)
     return method
 
 
 # --- Collecting invoices --------------------------------------------------------------------------
+
+
+def invoices_collect(*, now: datetime) -> list[Payment]:
+    """Charge issued invoices to their buyers' saved cards: those no attempt has tried yet,
+    and those whose failed attempt dunning scheduled again by `now`. One that Stripe could not
+    be asked about stays pending and is sent again next time."""
+    due = invoices_to_charge() + dunning.payments_due_for_retry(now=now)
+    attempts = []
+    for invoice_id in dict.fromkeys(due):
+        try:
+            payment = invoice_charge(invoice_id=invoice_id, now=now)
+        except gateway.PaymentError as error:
+            log.warning("Invoice %s not charged: %s", invoice_id, error.message)
+            continue
+        if payment is not None:
+            attempts.append(payment)
+    return attempts
 
 
 def invoices_to_charge() -> list[int]:
@@ -190,6 +219,7 @@ def _payment_open(*, invoice_id: int, now: datetime) -> Payment | None:
     if due <= 0 or account is None or account.default_card is None:
         return None
     attempt = invoice.payments.count() + 1
+    invoice.payments.filter(retry_at__isnull=False).update(retry_at=None)  # this is the retry
     return Payment.objects.create(
         invoice=invoice,
         attempt=attempt,
@@ -249,8 +279,10 @@ def payment_apply(
     """Move a payment to `status` unless it is already as far or further; a success marks the
     invoice paid and records the payment in the ledger, in this transaction."""
     payment = Payment.objects.select_for_update().select_related("invoice").get(pk=payment_id)
+    now = timezone.now()
     if payment_intent_id and not payment.stripe_payment_intent_id:
         payment.stripe_payment_intent_id = payment_intent_id
+    failed_now = status == Payment.Status.FAILED and payment.status != status
     if RANK[status] > RANK[payment.status] or (
         status == payment.status and status == Payment.Status.FAILED
     ):
@@ -258,8 +290,10 @@ def payment_apply(
         if status == Payment.Status.FAILED:
             payment.error_code = error_code[:64]
             payment.error_message = error_message[:300]
-    payment.updated_at = timezone.now()
+    payment.updated_at = now
     payment.save()
+    if failed_now and payment.status == Payment.Status.FAILED:
+        dunning.dunning_payment_failed(payment=payment, now=now)
     if payment.status == Payment.Status.SUCCEEDED:
         try:
             invoicing.invoice_record_payment(

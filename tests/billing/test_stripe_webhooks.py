@@ -20,7 +20,6 @@ from django.urls import reverse
 
 from billing import gateway
 from billing.models import Invoice, LedgerTransaction, Payment, StripeEvent
-from billing.services import subscriptions
 from billing.services.closing import period_close
 from tests.billing.test_payments import OK_CARD, _save_card
 
@@ -122,10 +121,9 @@ def charged(stripe_server, subscription, buyer, buyer_owner):
 
 def _charged(subscription, buyer, buyer_owner):
     """An issued invoice whose payment Stripe took, with the PaymentIntent Stripe has."""
-    subscriptions.billing_account_accept_invoice_terms(actor=buyer_owner, organization=buyer)
+    _save_card(buyer_owner, buyer, OK_CARD)  # before the invoice: nothing to collect yet
     period_close(now=subscription.trial_ends_at + timedelta(minutes=1))
     invoice = Invoice.objects.get(subscription=subscription, status=Invoice.Status.ISSUED)
-    _save_card(buyer_owner, buyer, OK_CARD)
     account = buyer.billing_account
     account.refresh_from_db()
     payment = Payment.objects.create(
