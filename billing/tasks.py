@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from billing.models import Payment, Subscription, SubscriptionEvent
-from billing.services import closing, payments, stripe_events, subscriptions
+from billing.services import closing, payments, reconcile, stripe_events, subscriptions
 from marketplace.accounts.models import Membership, Role
 
 REMINDER_AHEAD = timedelta(days=3)
@@ -141,3 +141,19 @@ def _billing_people(organization) -> list[str]:
             ).values_list("user__email", flat=True)
         )
     )
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 3},
+    ignore_result=True,
+    soft_time_limit=540,
+    time_limit=600,
+)
+def stripe_reconcile() -> None:
+    """Nightly: compare the last days' card payments and card-paid invoices with Stripe; when
+    something differs, a warning in the log and an email to staff
+    (billing.services.reconcile). Changes nothing, so running it again only reports again."""
+    now = timezone.now()
+    reconcile.stripe_reconcile_report(since=now - timedelta(days=reconcile.RECONCILE_DAYS), now=now)

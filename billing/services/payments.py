@@ -10,7 +10,7 @@ Stripe answers with the first outcome rather than charging twice.
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -135,7 +135,7 @@ def invoices_collect(*, now: datetime) -> list[Payment]:
     """Charge issued invoices to their buyers' saved cards: those no attempt has tried yet,
     and those whose failed attempt dunning scheduled again by `now`. One that Stripe could not
     be asked about stays pending and is sent again next time."""
-    due = invoices_to_charge() + dunning.payments_due_for_retry(now=now)
+    due = invoices_to_charge() + _pending_too_long(now) + dunning.payments_due_for_retry(now=now)
     attempts = []
     for invoice_id in dict.fromkeys(due):
         try:
@@ -146,6 +146,21 @@ def invoices_collect(*, now: datetime) -> list[Payment]:
         if payment is not None:
             attempts.append(payment)
     return attempts
+
+
+# An attempt still pending after this long lost its answer (the process died, or Stripe was
+# unreachable): it is sent again with its key, and Stripe answers with the first outcome.
+PENDING_PATIENCE = timedelta(minutes=10)
+
+
+def _pending_too_long(now: datetime) -> list[int]:
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.PENDING,
+            updated_at__lte=now - PENDING_PATIENCE,
+            invoice__status=Invoice.Status.ISSUED,
+        ).values_list("invoice_id", flat=True)
+    )
 
 
 def invoices_to_charge() -> list[int]:

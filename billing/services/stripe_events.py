@@ -41,8 +41,9 @@ def _payment_intent(event: StripeEvent) -> None:
     intent = event.payload["data"]["object"]
     metadata = intent.get("metadata") or {}
     payment = Payment.objects.filter(stripe_payment_intent_id=intent["id"]).first()
-    if payment is None and str(metadata.get("precis_payment", "")).isdigit():
-        payment = Payment.objects.filter(pk=int(metadata["precis_payment"])).first()
+    claimed = str(metadata.get("precis_payment", ""))
+    if payment is None and claimed.isascii() and claimed.isdigit() and len(claimed) < 19:
+        payment = Payment.objects.filter(pk=int(claimed)).first()
     if payment is None:
         raise LookupError(f"No Precis payment for PaymentIntent {intent['id']}")
     charge = gateway.payment_intent_retrieve(intent["id"])  # never trust the event's snapshot

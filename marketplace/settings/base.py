@@ -311,6 +311,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.invoices_collect",
         "schedule": crontab(minute="*/10"),
     },
+    # Compares the last two days' card payments with Stripe; emails staff about differences.
+    # 02:35 in China (CELERY_TIMEZONE is UTC), away from the */10 close and collection runs.
+    "reconcile-stripe": {
+        "task": "billing.tasks.stripe_reconcile",
+        "schedule": crontab(hour=18, minute=35),
+    },
     # Ends due trials too, and is what `manage.py close_period` runs.
     "close-periods": {
         "task": "billing.tasks.periods_close",

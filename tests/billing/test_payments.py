@@ -194,3 +194,40 @@ def test_a_trial_with_a_card_on_file_converts_and_its_first_invoice_is_paid(
     invoice = Invoice.objects.get(subscription=subscription)
     assert (invoice.status, invoice.total) == (Invoice.Status.PAID, Decimal("499.00"))
     assert invoice.payments.get().status == Payment.Status.SUCCEEDED
+
+
+def test_an_attempt_left_pending_is_sent_again_with_its_key_and_charges_once(
+    stripe_server, invoice, buyer_owner
+):
+    _save_card(buyer_owner, invoice.buyer, OK_CARD)
+    account = invoice.buyer.billing_account
+    account.refresh_from_db()
+    # A process wrote its attempt and asked Stripe, then died before it wrote the answer.
+    pending = Payment.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"invoice:{invoice.pk}:charge:1",
+        payment_method=account.default_card,
+        amount=invoice.total,
+        currency=invoice.currency,
+    )
+    first = payments.gateway.payment_intent_create(
+        amount=invoice.total,
+        currency=invoice.currency,
+        customer_id=account.stripe_customer_id,
+        payment_method_id=account.default_card.stripe_id,
+        key=pending.idempotency_key,
+        metadata={
+            "precis_invoice": str(invoice.pk),
+            "precis_payment": str(pending.pk),
+            "precis_invoice_number": invoice.number,
+        },
+    )
+
+    assert payments.invoices_collect(now=pending.updated_at + timedelta(minutes=5)) == []
+    (again,) = payments.invoices_collect(now=pending.updated_at + timedelta(minutes=11))
+
+    assert (again.pk, again.status) == (pending.pk, Payment.Status.SUCCEEDED)
+    assert again.stripe_payment_intent_id == first.id  # Stripe's first answer, not a new charge
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID

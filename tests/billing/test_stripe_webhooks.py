@@ -287,3 +287,33 @@ def test_localstripe_delivers_an_event_into_the_inbox(live_server, stripe_server
         assert time.monotonic() < deadline, "localstripe delivered no customer.created"
         time.sleep(0.05)
     assert ours.get().status == StripeEvent.Status.IGNORED
+
+
+def test_staff_see_failed_events_with_their_error_and_process_them_again(
+    client, db, webhook_secret, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    event = _event("evt_lost", "payment_intent.succeeded", {"id": "pi_unknown", "metadata": {}})
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, event)
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    TOTP.activate(staff, generate_totp_secret())  # staff pages need two factors
+    client.force_login(staff)
+
+    listed = client.get("/django-admin/billing/stripeevent/", {"status__exact": "failed"})
+
+    assert listed.status_code == 200
+    assert "evt_lost" in listed.text
+    assert "No Precis payment for PaymentIntent pi_unknown" in listed.text
+    stored = StripeEvent.objects.get(event_id="evt_lost")
+    again = client.post(
+        "/django-admin/billing/stripeevent/",
+        {"action": "process_again", "_selected_action": [stored.pk]},
+        follow=True,
+    )
+    assert "1 event(s) processed again, 1 still failing." in again.text
+    stored.refresh_from_db()
+    assert stored.attempts == 2
