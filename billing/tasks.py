@@ -59,13 +59,7 @@ def trial_reminder_email(subscription_id: int) -> None:
     )
     if subscription is None:
         return
-    recipients = sorted(
-        set(
-            Membership.objects.filter(
-                organization=subscription.buyer, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
-            ).values_list("user__email", flat=True)
-        )
-    )
+    recipients = _billing_people(subscription.buyer)
     context = {
         "subscription": subscription,
         "can_pay": subscriptions.billing_account_for(subscription.buyer).can_pay,
