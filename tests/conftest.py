@@ -1,7 +1,16 @@
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -92,12 +101,6 @@ def migrated_data(transactional_db):
 def localstripe_url():
     """localstripe (billing/stripe_local.py) started for this test run on a free port of
     127.0.0.1, fresh, and stopped at the end: the Stripe that integration tests talk to."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -130,8 +133,6 @@ def localstripe_url():
 @pytest.fixture
 def stripe_server(localstripe_url, settings):
     """Settings pointing billing.gateway at the test run's localstripe."""
-    import urllib.request
-
     # Every test starts from an empty Stripe: ids and idempotency keys of earlier tests (whose
     # database rows were rolled back, ids free to come again) are forgotten.
     flush = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")  # noqa: S310
@@ -140,3 +141,66 @@ def stripe_server(localstripe_url, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_precis_tests"
     settings.STRIPE_WEBHOOK_SECRET = "whsec_precis_tests"
     return localstripe_url
+
+
+@pytest.fixture
+def worker():
+    """A `celery worker` process on the test database; yields its output lines."""
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
+        "PRECIS_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
+    }
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        env["PRECIS_TEST_BROKER_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "marketplace",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    yield lines
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    reader.join(timeout=5)
+    process.stdout.close()
+    if settings.CELERY_BROKER_URL == "filesystem://":
+        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def eager_off():
+    """Tasks go to the broker (for the `worker` fixture) instead of running in the test."""
+    from marketplace.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True

@@ -317,3 +317,24 @@ def test_staff_see_failed_events_with_their_error_and_process_them_again(
     assert "1 event(s) processed again, 1 still failing." in again.text
     stored.refresh_from_db()
     assert stored.attempts == 2
+
+
+@pytest.mark.worker
+@pytest.mark.usefixtures("migrated_data")
+def test_a_real_worker_processes_a_stored_event(live_server, worker, eager_off, settings):
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    body = json.dumps(_event("evt_worker", "customer.updated", {"id": "cus_9"})).encode()
+
+    answer = requests.post(
+        live_server.url + URL, data=body, headers={"Stripe-Signature": _signature(body)}, timeout=30
+    )
+
+    assert answer.status_code == 200
+    deadline = time.monotonic() + 120
+    event = StripeEvent.objects.get(event_id="evt_worker")
+    while event.status == StripeEvent.Status.RECEIVED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        event.refresh_from_db()
+    output = "".join(worker)
+    assert event.status == StripeEvent.Status.IGNORED, output
+    assert "billing.tasks.stripe_event_process" in output
