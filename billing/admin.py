@@ -1,11 +1,12 @@
 """Payments in the Django admin, for support: Stripe's webhook events (failed ones with their
-error, and an action to process them again), card payments and saved cards. All read-only:
-money moves only through billing.services."""
+error, and an action to process them again), card payments, saved cards and payouts, all
+read-only (money moves only through billing.services); and each vendor's payout terms (its
+platform fee, when it differs from PRECIS_PLATFORM_FEE_PERCENT), which staff set here."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Payment, PaymentMethod, StripeEvent
+from billing.models import Payment, PaymentMethod, Payout, StripeEvent, VendorPayoutAccount
 from billing.services.stripe_events import stripe_events_replay
 
 
@@ -54,3 +55,18 @@ class PaymentMethodAdmin(ReadOnly):
     list_display = ["account", "brand", "last4", "exp_month", "exp_year", "created_at"]
     search_fields = ["account__organization__name", "stripe_id"]
     list_select_related = ["account__organization"]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnly):
+    list_display = ["vendor", "period_start", "currency", "amount", "status", "paid_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["vendor__name", "reference"]
+    list_select_related = ["vendor"]
+
+
+@admin.register(VendorPayoutAccount)
+class VendorPayoutAccountAdmin(admin.ModelAdmin):
+    list_display = ["organization", "platform_fee_percent", "stripe_account_id", "payout_email"]
+    search_fields = ["organization__name", "stripe_account_id"]
+    autocomplete_fields = ["organization"]

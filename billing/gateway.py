@@ -371,3 +371,52 @@ def payment_intent_find(payment_intent_id: str) -> Charge | None:
         if isinstance(missing, stripe.InvalidRequestError) and missing.http_status == 404:
             return None
         raise
+
+
+# --- Connect: paying vendors ---------------------------------------------------------------------
+# localstripe has no Connect, so these three are exercised against a stand-in in the tests
+# (tests/billing/test_payouts.py), which checks the parameters and idempotency keys sent.
+
+
+def connect_account_create(*, organization_id: int, email: str, key: str) -> str:
+    """An Express account for a vendor organization, able to receive transfers; its id."""
+    params: dict = {
+        "type": "express",
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": {"precis_organization": str(organization_id)},
+    }
+    if email:
+        params["email"] = email
+    return _call(client().v1.accounts.create, params=params, key=key).id
+
+
+def connect_account_link_create(*, account_id: str, return_url: str, refresh_url: str) -> str:
+    """A one-time address where the vendor completes Stripe's onboarding; it expires within
+    minutes, so one is asked for every time (no idempotency key: each link is new)."""
+    link = _call(
+        client().v1.account_links.create,
+        params={
+            "account": account_id,
+            "type": "account_onboarding",
+            "return_url": return_url,
+            "refresh_url": refresh_url,
+        },
+    )
+    return link.url
+
+
+def transfer_create(
+    *, amount: Decimal, currency: str, destination: str, key: str, metadata: dict[str, str]
+) -> str:
+    """Move `amount` from the platform's balance to a connected account; the transfer's id."""
+    transfer = _call(
+        client().v1.transfers.create,
+        params={
+            "amount": to_minor(amount, currency),
+            "currency": currency.lower(),
+            "destination": destination,
+            "metadata": metadata,
+        },
+        key=key,
+    )
+    return transfer.id

@@ -11,7 +11,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from billing.models import Payment, Subscription, SubscriptionEvent
-from billing.services import closing, payments, reconcile, stripe_events, subscriptions
+from billing.services import (
+    closing,
+    payments,
+    payouts,
+    reconcile,
+    stripe_events,
+    subscriptions,
+)
 from marketplace.accounts.models import Membership, Role
 
 REMINDER_AHEAD = timedelta(days=3)
@@ -151,3 +158,10 @@ def stripe_reconcile() -> None:
     (billing.services.reconcile). Changes nothing, so running it again only reports again."""
     now = timezone.now()
     reconcile.stripe_reconcile_report(since=now - timedelta(days=reconcile.RECONCILE_DAYS), now=now)
+
+
+@shared_task(ignore_result=True, soft_time_limit=540, time_limit=600)
+def payouts_prepare() -> None:
+    """Draft last month's payouts (billing.services.payouts); running it again adds nothing."""
+    now = timezone.now()
+    payouts.payouts_prepare(month=payouts.previous_month(now), now=now)

@@ -4,6 +4,7 @@ from billing.models.invoicing import CreditNote, DocumentSequence, Invoice, Invo
 from billing.models.ledger import LedgerEntry, LedgerTransaction
 from billing.models.outcomes import Baseline, OutcomeLine, OutcomeLineEvent, OutcomeStatement
 from billing.models.payments import Payment, PaymentMethod, StripeEvent
+from billing.models.payouts import Payout, PayoutLine, VendorPayoutAccount
 from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
 from billing.models.subscriptions import (
     BillingAccount,
@@ -34,6 +35,8 @@ __all__ = [
     "OutcomeStatement",
     "Payment",
     "PaymentMethod",
+    "Payout",
+    "PayoutLine",
     "PendingItem",
     "Plan",
     "PlanVersion",
@@ -42,4 +45,5 @@ __all__ = [
     "Subscription",
     "SubscriptionEvent",
     "UsageEvent",
+    "VendorPayoutAccount",
 ]

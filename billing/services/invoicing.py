@@ -25,7 +25,7 @@ from billing.bulk import update_rows
 from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
 from billing.money import round_minor
 from billing.periods import local_date, local_midnight
-from billing.services import dunning
+from billing.services import dunning, payouts
 from billing.services.ledger import Line, Movement, ledger_record_many
 from marketplace.accounts.models import Organization, User
 from marketplace.errors import Conflict, ServiceError
@@ -127,12 +127,13 @@ def invoices_number(*, invoices: list[Invoice], now: datetime) -> None:
     ends; the caller saves the invoices and then records them (invoices_record_issue). The
     period close inserts its invoices issued this way, rather than inserting and updating them.
     """
-    percent = platform_fee_percent()
     by_issuer: dict[int, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_issuer[invoice.issuer_id].append(invoice)
+    percents = payouts.platform_fee_percents_for(by_issuer)  # the vendor's, or the default
     for issuer_id in sorted(by_issuer):  # one lock order everywhere: no deadlocks
         batch = by_issuer[issuer_id]
+        percent = percents[issuer_id]
         for invoice, number in zip(
             batch, _numbers(issuer_id, DocumentSequence.Kind.INVOICE, len(batch)), strict=True
         ):

@@ -317,6 +317,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.stripe_reconcile",
         "schedule": crontab(hour=18, minute=35),
     },
+    # Drafts the payouts of the month that ended (UTC); staff pay them from the vendor's page.
+    "prepare-payouts": {
+        "task": "billing.tasks.payouts_prepare",
+        "schedule": crontab(day_of_month=1, hour=2, minute=20),
+    },
     # Ends due trials too, and is what `manage.py close_period` runs.
     "close-periods": {
         "task": "billing.tasks.periods_close",

@@ -76,3 +76,27 @@ urlpatterns += [
         name="baseline_agree",
     ),
 ]
+
+# A vendor organization's payouts (marketplace/vendors/payouts.py).
+from marketplace.vendors import payouts  # noqa: E402
+
+urlpatterns += [
+    path("billing/<slug:slug>/payouts/", payouts.payout_list, name="payouts"),
+    path("billing/<slug:slug>/payouts/connect/", payouts.connect_start, name="payouts_connect"),
+    path("billing/<slug:slug>/payouts/<int:pk>/", payouts.payout_detail, name="payout_detail"),
+    path(
+        "billing/<slug:slug>/payouts/<int:pk>/export.csv",
+        payouts.payout_csv,
+        name="payout_csv",
+    ),
+    path(
+        "billing/<slug:slug>/payouts/<int:pk>/paid/",
+        payouts.payout_mark_paid,
+        name="payout_mark_paid",
+    ),
+    path(
+        "billing/<slug:slug>/payouts/<int:pk>/transfer/",
+        payouts.payout_transfer,
+        name="payout_transfer",
+    ),
+]
