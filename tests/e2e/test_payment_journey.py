@@ -1,7 +1,9 @@
 """Try first, pay by card, in a real browser at desktop and phone width: the buyer adds a card
 on the cards page (Stripe Elements from the test run's localstripe, card 4242 4242 4242 4242),
 the trial converts when it ends (`close_period`), the first invoice is charged off-session and
-shows as paid. Screenshots of the card form, the saved card and the paid invoice.
+shows as paid, and the vendor's payout statement of the month shows its share (499.00 less the
+10% platform fee). Screenshots of the card form, the saved card, the paid invoice and the
+payout statement.
 """
 
 from datetime import timedelta
@@ -14,10 +16,10 @@ from playwright.sync_api import expect
 
 from billing import tasks
 from billing.models import Invoice, Payment, Subscription
-from billing.services import plans, subscriptions
+from billing.services import payouts, plans, subscriptions
 from billing.services.plans import PlanTerms
 from marketplace.accounts.models import Role
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, with_authenticator
 from tests.factories import ListingFactory, MembershipFactory, OrganizationFactory, VendorFactory
 
 pytestmark = pytest.mark.usefixtures("migrated_data")
@@ -39,11 +41,11 @@ def trial(stripe_server):
     buyer = OrganizationFactory(name="Huaxin Precision", slug="huaxin", time_zone="Asia/Shanghai")
     buyer_user = MembershipFactory(organization=buyer, role=Role.OWNER).user
     subscription = subscriptions.subscription_start(actor=buyer_user, buyer=buyer, plan=plan)
-    return subscription, buyer_user
+    return subscription, buyer_user, vendor_user
 
 
 def test_a_buyer_adds_a_card_and_the_trial_converts_and_is_paid(page, live_server, trial, shoot):
-    subscription, buyer_user = trial
+    subscription, buyer_user, vendor_user = trial
     sign_in(page, live_server, buyer_user)
 
     page.goto(live_server.url + reverse("billing:dashboard"))
@@ -78,3 +80,13 @@ def test_a_buyer_adds_a_card_and_the_trial_converts_and_is_paid(page, live_serve
     expect(page.get_by_role("heading", level=1)).to_contain_text(invoice.number)
     expect(page.locator("main")).to_contain_text("Paid")
     shoot("invoice-paid")
+
+    # The month's payouts are drafted; the vendor reads its statement.
+    (payout,) = payouts.payouts_prepare(month=invoice.paid_at.date())
+    page.context.clear_cookies()
+    sign_in(page, live_server, vendor_user, secret=with_authenticator(vendor_user))
+    page.goto(live_server.url + reverse("vendors:payouts", args=[payout.vendor.slug]))
+    page.get_by_test_id(f"payout-{payout.pk}").get_by_role("link").first.click()
+    expect(page.get_by_test_id(f"line-{invoice.pk}")).to_contain_text(invoice.number)
+    expect(page.get_by_test_id("payout-amount")).to_contain_text("449.10")
+    shoot("payout-statement")
