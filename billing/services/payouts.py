@@ -189,7 +189,7 @@ def _check_staff(actor: User) -> None:
 
 
 def connect_enabled() -> bool:
-    return bool(getattr(settings, "STRIPE_CONNECT_ENABLED", False))
+    return settings.STRIPE_CONNECT_ENABLED
 
 
 @transaction.atomic

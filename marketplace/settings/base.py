@@ -220,6 +220,9 @@ STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_precis_local
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 # Seconds before a call to Stripe gives up (it is retried with the same idempotency key).
 STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
+# Vendors onboard Express accounts and are paid by Stripe transfer (the platform account must
+# have Connect); otherwise staff record bank transfers. localstripe has no Connect.
+STRIPE_CONNECT_ENABLED = env.bool("STRIPE_CONNECT_ENABLED", default=False)
 
 # --- Static and media -------------------------------------------------------------------------
 
