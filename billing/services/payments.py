@@ -128,6 +128,46 @@ def card_setup_finish(
     return method
 
 
+def _own_card(actor: User, organization: Organization, card_id: int) -> PaymentMethod:
+    _check_billing(actor, organization)
+    card = (
+        PaymentMethod.objects.select_for_update()
+        .filter(pk=card_id, account__organization=organization, removed_at__isnull=True)
+        .first()
+    )
+    if card is None:
+        raise ServiceError(_("No such card."), status_code=404)
+    return card
+
+
+@transaction.atomic
+def card_make_default(*, actor: User, organization: Organization, card_id: int) -> PaymentMethod:
+    """Charge this saved card from now on."""
+    card = _own_card(actor, organization, card_id)
+    BillingAccount.objects.filter(pk=card.account_id).update(
+        default_card=card, has_payment_method=True
+    )
+    return card
+
+
+@transaction.atomic
+def card_remove(
+    *, actor: User, organization: Organization, card_id: int, now: datetime | None = None
+) -> PaymentMethod:
+    """Stop using a saved card. Removing the default makes the newest other card the default;
+    without one, invoices wait for a bank transfer and a trial needs invoice terms to convert.
+    The card stays at Stripe (detaching it there changes nothing Precis charges)."""
+    card = _own_card(actor, organization, card_id)
+    card.removed_at = now or timezone.now()
+    card.save(update_fields=["removed_at"])
+    account = BillingAccount.objects.select_for_update().get(pk=card.account_id)
+    if account.default_card_id == card.pk:
+        account.default_card = account.cards.filter(removed_at__isnull=True).first()
+        account.has_payment_method = account.default_card is not None
+        account.save(update_fields=["default_card", "has_payment_method"])
+    return card
+
+
 # --- Collecting invoices --------------------------------------------------------------------------
 
 

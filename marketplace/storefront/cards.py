@@ -75,3 +75,37 @@ def card_added(request: HttpRequest) -> HttpResponse:
         % {"brand": card.brand.title(), "last4": card.last4},
     )
     return redirect("billing:card_list")
+
+
+@login_required
+@require_POST
+def card_default(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = _organization(request)
+    try:
+        card = payments.card_make_default(actor=request.user, organization=organization, card_id=pk)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Invoices are now charged to the %(brand)s card ending in %(last4)s.")
+            % {"brand": card.brand.title(), "last4": card.last4},
+        )
+    return redirect("billing:card_list")
+
+
+@login_required
+@require_POST
+def card_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = _organization(request)
+    try:
+        card = payments.card_remove(actor=request.user, organization=organization, card_id=pk)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The %(brand)s card ending in %(last4)s was removed.")
+            % {"brand": card.brand.title(), "last4": card.last4},
+        )
+    return redirect("billing:card_list")

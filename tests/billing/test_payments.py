@@ -231,3 +231,41 @@ def test_an_attempt_left_pending_is_sent_again_with_its_key_and_charges_once(
     assert again.stripe_payment_intent_id == first.id  # Stripe's first answer, not a new charge
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
+
+
+def test_a_billing_member_chooses_the_default_card_and_removes_cards(
+    stripe_server, invoice, buyer_owner
+):
+    organization = invoice.buyer
+    first = _save_card(buyer_owner, organization, OK_CARD)
+    second = _save_card(buyer_owner, organization, DECLINED_OFF_SESSION)
+    account = organization.billing_account
+    account.refresh_from_db()
+    assert account.default_card == second  # the newest card is the one to charge
+
+    payments.card_make_default(actor=buyer_owner, organization=organization, card_id=first.pk)
+    account.refresh_from_db()
+    assert account.default_card == first
+
+    payments.card_remove(actor=buyer_owner, organization=organization, card_id=first.pk)
+    account.refresh_from_db()
+    assert (account.default_card, account.has_payment_method) == (second, True)
+    payments.card_remove(actor=buyer_owner, organization=organization, card_id=second.pk)
+    account.refresh_from_db()
+    assert (account.default_card, account.has_payment_method) == (None, False)
+    assert payments.invoice_charge(invoice_id=invoice.pk) is None  # nothing to charge it to
+
+
+def test_a_card_of_another_organization_cannot_be_touched(stripe_server, invoice, buyer_owner):
+    from marketplace.errors import ServiceError
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    card = _save_card(buyer_owner, invoice.buyer, OK_CARD)
+    other = OrganizationFactory()
+    stranger = MembershipFactory(organization=other, role="owner").user
+
+    with pytest.raises(ServiceError) as refused:
+        payments.card_remove(actor=stranger, organization=other, card_id=card.pk)
+    assert refused.value.status_code == 404
+    card.refresh_from_db()
+    assert card.removed_at is None

@@ -860,3 +860,38 @@ def test_the_pages_render_in_chinese(client, closed, buyer_owner):
         assert '<html lang="zh-hans">' in page(response)
     pdf = client.get(f"/zh-hans/billing/invoices/{closed.opening.pk}/pdf/")
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_cards_page_lists_cards_and_changes_the_default(client, stripe_server, db):
+    from billing.models import BillingAccount, PaymentMethod
+    from marketplace.accounts.models import Role
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    organization = OrganizationFactory(name="Huaxin Precision")
+    owner = MembershipFactory(organization=organization, role=Role.OWNER).user
+    account = BillingAccount.objects.create(organization=organization)
+    old, new = (
+        PaymentMethod.objects.create(
+            account=account, stripe_id=f"pm_{n}", brand="visa", last4=n, exp_month=1, exp_year=2031
+        )
+        for n in ("1111", "4242")
+    )
+    account.default_card, account.has_payment_method = new, True
+    account.save()
+    client.force_login(owner)
+
+    page = client.get("/billing/cards/")
+    assert page.status_code == 200
+    assert "···· 1111" in page.text
+    assert "···· 4242" in page.text
+    assert 'id="card-form"' in page.text  # a SetupIntent from localstripe, for Stripe.js
+    assert f"{stripe_server}/js.stripe.com/v3/" in page.text
+
+    moved = client.post(f"/billing/cards/{old.pk}/default/", follow=True)
+    assert "now charged to the Visa card ending in 1111" in moved.text
+    account.refresh_from_db()
+    assert account.default_card == old
+    gone = client.post(f"/billing/cards/{old.pk}/remove/", follow=True)
+    assert "ending in 1111 was removed" in gone.text
+    account.refresh_from_db()
+    assert account.default_card == new
