@@ -137,7 +137,7 @@ def _setup_intent(intent) -> SetupIntent:
         id=intent.id,
         client_secret=intent.client_secret,
         status=intent.status,
-        payment_method=method if isinstance(method, str) or method is None else method.id,
+        payment_method=_id(method),
     )
 
 
@@ -170,6 +170,11 @@ def payment_method_retrieve(payment_method_id: str) -> Card:
     return _card(_call(client().v1.payment_methods.retrieve, payment_method_id))
 
 
+def _id(reference) -> str | None:
+    """The id of a referenced object, whether Stripe sent the id or expanded the object."""
+    return reference if reference is None or isinstance(reference, str) else reference.id
+
+
 def _card(method) -> Card:
     card = method.card
     return Card(
@@ -178,7 +183,7 @@ def _card(method) -> Card:
         last4=card.last4,
         exp_month=int(card.exp_month),
         exp_year=int(card.exp_year),
-        customer=method.customer if isinstance(method.customer, str | None) else method.customer.id,
+        customer=_id(method.customer),
     )
 
 

@@ -319,18 +319,3 @@ def connect_onboarding_link(
         )
     except gateway.PaymentError as error:
         raise ServiceError(error.message, code=error.code or "stripe_error") from error
-
-
-# --- Reads for the vendor's pages ---------------------------------------------------------------
-
-
-def payouts_of(vendor: Organization) -> QuerySet[Payout]:
-    return Payout.objects.filter(vendor=vendor).select_related("paid_by")
-
-
-def payout_lines(payout: Payout) -> QuerySet[PayoutLine]:
-    return payout.lines.select_related("invoice__buyer").order_by("invoice__paid_at", "pk")
-
-
-def payout_account_of(vendor: Organization) -> VendorPayoutAccount | None:
-    return VendorPayoutAccount.objects.filter(organization=vendor).first()

@@ -5,6 +5,8 @@ collects the card and confirms it with Stripe, and the page then posts only the 
 id, from which billing saves the card's brand, last four digits and expiry.
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -77,35 +79,32 @@ def card_added(request: HttpRequest) -> HttpResponse:
     return redirect("billing:card_list")
 
 
-@login_required
-@require_POST
-def card_default(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = _organization(request)
+def _card_action(request: HttpRequest, change, done: str) -> HttpResponse:
+    """Apply a billing service to one of the organization's cards and say what happened."""
     try:
-        card = payments.card_make_default(actor=request.user, organization=organization, card_id=pk)
+        card = change(actor=request.user, organization=_organization(request))
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request,
-            _("Invoices are now charged to the %(brand)s card ending in %(last4)s.")
-            % {"brand": card.brand.title(), "last4": card.last4},
-        )
+        messages.success(request, done % {"brand": card.brand.title(), "last4": card.last4})
     return redirect("billing:card_list")
+
+
+@login_required
+@require_POST
+def card_default(request: HttpRequest, pk: int) -> HttpResponse:
+    return _card_action(
+        request,
+        functools.partial(payments.card_make_default, card_id=pk),
+        _("Invoices are now charged to the %(brand)s card ending in %(last4)s."),
+    )
 
 
 @login_required
 @require_POST
 def card_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = _organization(request)
-    try:
-        card = payments.card_remove(actor=request.user, organization=organization, card_id=pk)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("The %(brand)s card ending in %(last4)s was removed.")
-            % {"brand": card.brand.title(), "last4": card.last4},
-        )
-    return redirect("billing:card_list")
+    return _card_action(
+        request,
+        functools.partial(payments.card_remove, card_id=pk),
+        _("The %(brand)s card ending in %(last4)s was removed."),
+    )

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from billing.models import Payout
 from billing.money import round_minor
+from billing.selectors import payouts as payout_selectors
 from billing.services import payouts
 from marketplace.accounts.models import Organization
 from marketplace.accounts.policies import Permission, membership_in, role_allows
@@ -69,7 +70,7 @@ def _context(access: PayoutAccess) -> dict:
 
 
 def _payout(access: PayoutAccess, pk: int) -> Payout:
-    return get_object_or_404(payouts.payouts_of(access.organization), pk=pk)
+    return get_object_or_404(payout_selectors.payouts_of(access.organization), pk=pk)
 
 
 # --- The list -----------------------------------------------------------------------------------
@@ -78,10 +79,10 @@ def _payout(access: PayoutAccess, pk: int) -> Payout:
 @login_required
 def payout_list(request: HttpRequest, slug: str) -> HttpResponse:
     access = _access(request, slug)
-    page = Paginator(payouts.payouts_of(access.organization), PER_PAGE).get_page(
+    page = Paginator(payout_selectors.payouts_of(access.organization), PER_PAGE).get_page(
         request.GET.get("page")
     )
-    account = payouts.payout_account_of(access.organization)
+    account = payout_selectors.payout_account_of(access.organization)
     return render(
         request,
         "vendors/billing/payouts.html",
@@ -133,7 +134,7 @@ def _render_payout(
     form: MarkPaidForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    account = payouts.payout_account_of(access.organization)
+    account = payout_selectors.payout_account_of(access.organization)
     can_transfer = (
         access.is_staff
         and payouts.connect_enabled()
@@ -147,7 +148,7 @@ def _render_payout(
         {
             **_context(access),
             "payout": payout,
-            "lines": list(payouts.payout_lines(payout)),
+            "lines": list(payout_selectors.payout_lines(payout)),
             "form": form or (MarkPaidForm() if access.is_staff else None),
             "can_transfer": can_transfer,
         },
@@ -190,7 +191,7 @@ def payout_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         ]
     )
     currency = payout.currency
-    for line in payouts.payout_lines(payout):
+    for line in payout_selectors.payout_lines(payout):
         invoice = line.invoice
         writer.writerow(
             [

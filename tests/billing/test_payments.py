@@ -97,6 +97,35 @@ def test_a_declined_card_leaves_the_invoice_issued_with_the_reason(
     assert (again.attempt, again.idempotency_key) == (2, f"invoice:{invoice.pk}:charge:2")
 
 
+def charge_left_pending(invoice: Invoice) -> tuple[Payment, "payments.gateway.Charge"]:
+    """What a process leaves when it wrote its attempt and asked Stripe to charge the buyer's
+    default card, then died before it wrote the answer: a pending Payment, and the
+    PaymentIntent Stripe has (asked with the same key and parameters as invoice_charge)."""
+    account = invoice.buyer.billing_account
+    account.refresh_from_db()
+    pending = Payment.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key=f"invoice:{invoice.pk}:charge:1",
+        payment_method=account.default_card,
+        amount=invoice.total,
+        currency=invoice.currency,
+    )
+    charge = payments.gateway.payment_intent_create(
+        amount=invoice.total,
+        currency=invoice.currency,
+        customer_id=account.stripe_customer_id,
+        payment_method_id=account.default_card.stripe_id,
+        key=pending.idempotency_key,
+        metadata={
+            "precis_invoice": str(invoice.pk),
+            "precis_payment": str(pending.pk),
+            "precis_invoice_number": invoice.number,
+        },
+    )
+    return pending, charge
+
+
 class _SlowFirstAnswer:
     """A TCP relay in front of localstripe that holds back the answer on its first connection
     for longer than the client waits: the request is done at Stripe, the caller sees a
@@ -200,29 +229,7 @@ def test_an_attempt_left_pending_is_sent_again_with_its_key_and_charges_once(
     stripe_server, invoice, buyer_owner
 ):
     _save_card(buyer_owner, invoice.buyer, OK_CARD)
-    account = invoice.buyer.billing_account
-    account.refresh_from_db()
-    # A process wrote its attempt and asked Stripe, then died before it wrote the answer.
-    pending = Payment.objects.create(
-        invoice=invoice,
-        attempt=1,
-        idempotency_key=f"invoice:{invoice.pk}:charge:1",
-        payment_method=account.default_card,
-        amount=invoice.total,
-        currency=invoice.currency,
-    )
-    first = payments.gateway.payment_intent_create(
-        amount=invoice.total,
-        currency=invoice.currency,
-        customer_id=account.stripe_customer_id,
-        payment_method_id=account.default_card.stripe_id,
-        key=pending.idempotency_key,
-        metadata={
-            "precis_invoice": str(invoice.pk),
-            "precis_payment": str(pending.pk),
-            "precis_invoice_number": invoice.number,
-        },
-    )
+    pending, first = charge_left_pending(invoice)
 
     assert payments.invoices_collect(now=pending.updated_at + timedelta(minutes=5)) == []
     (again,) = payments.invoices_collect(now=pending.updated_at + timedelta(minutes=11))

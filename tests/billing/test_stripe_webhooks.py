@@ -21,7 +21,7 @@ from django.urls import reverse
 from billing import gateway
 from billing.models import Invoice, LedgerTransaction, Payment, StripeEvent
 from billing.services.closing import period_close
-from tests.billing.test_payments import OK_CARD, _save_card
+from tests.billing.test_payments import OK_CARD, _save_card, charge_left_pending
 
 SECRET = "whsec_precis_tests"
 URL = "/billing/webhooks/stripe/"
@@ -124,24 +124,7 @@ def _charged(subscription, buyer, buyer_owner):
     _save_card(buyer_owner, buyer, OK_CARD)  # before the invoice: nothing to collect yet
     period_close(now=subscription.trial_ends_at + timedelta(minutes=1))
     invoice = Invoice.objects.get(subscription=subscription, status=Invoice.Status.ISSUED)
-    account = buyer.billing_account
-    account.refresh_from_db()
-    payment = Payment.objects.create(
-        invoice=invoice,
-        attempt=1,
-        idempotency_key=f"invoice:{invoice.pk}:charge:1",
-        payment_method=account.default_card,
-        amount=invoice.total,
-        currency=invoice.currency,
-    )
-    charge = gateway.payment_intent_create(
-        amount=invoice.total,
-        currency=invoice.currency,
-        customer_id=account.stripe_customer_id,
-        payment_method_id=account.default_card.stripe_id,
-        key=payment.idempotency_key,
-        metadata={"precis_payment": str(payment.pk)},
-    )
+    payment, charge = charge_left_pending(invoice)
     # As if the process died before it wrote Stripe's answer: only the webhooks tell.
     return invoice, payment, charge
 
