@@ -77,11 +77,14 @@ class LedgerEntry(AppendOnly):
     """One side of a transaction: an amount on an account of an organization (or of Precis).
 
     Positive amounts are debits, negative amounts credits. Accounts: a buyer's receivable (what
-    it owes), a vendor's payable (what Precis owes it), Precis's platform fees, cash.
+    it owes); a vendor's payable on collection (its share of invoices issued but not yet paid:
+    owed only once the buyer pays); a vendor's payable (its share of paid invoices: what Precis
+    owes it); Precis's platform fees; cash.
     """
 
     class Account(models.TextChoices):
         RECEIVABLE = "receivable", _("Receivable")
+        PAYABLE_ON_COLLECTION = "payable_on_collection", _("Payable on collection")
         PAYABLE = "payable", _("Payable")
         PLATFORM_FEES = "platform_fees", _("Platform fees")
         CASH = "cash", _("Cash")

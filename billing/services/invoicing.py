@@ -5,9 +5,11 @@ An invoice is issued once: its number comes from the issuer's sequence, taken wi
 row locked, so a rolled-back issue gives the number back and numbers have no gaps.
 
 Ledger entries (debits positive): an issue debits the buyer's receivable with the total and
-credits the vendor's payable with its share and Precis's platform fees with the fee; a payment
-debits cash and credits the receivable; a void, a write-off or a credit note reverses (part of)
-the issue.
+credits the vendor's payable on collection with its share and Precis's platform fees with the
+fee; a payment debits cash and credits the receivable, and moves what is left of the vendor's
+share from payable on collection to payable (the vendor is owed money only once it is
+collected); a void, a write-off or a credit note reverses (part of) the issue, on payable on
+collection while the invoice is unpaid and on payable once it is paid.
 """
 
 import zoneinfo
@@ -22,7 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.bulk import update_rows
-from billing.models import CreditNote, DocumentSequence, Invoice, InvoiceLine, LedgerTransaction
+from billing.models import (
+    CreditNote,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    LedgerEntry,
+    LedgerTransaction,
+)
 from billing.money import round_minor
 from billing.periods import local_date, local_midnight
 from billing.services import dunning, payouts
@@ -30,7 +39,8 @@ from billing.services.ledger import Line, Movement, ledger_record_many
 from marketplace.accounts.models import Organization, User
 from marketplace.errors import Conflict, ServiceError
 
-RECEIVABLE, PAYABLE, FEES, CASH = "receivable", "payable", "platform_fees", "cash"
+RECEIVABLE, FEES, CASH = "receivable", "platform_fees", "cash"  # LedgerEntry.Account values
+PAYABLE, ON_COLLECTION = "payable", "payable_on_collection"
 
 
 def platform_fee_percent() -> Decimal:
@@ -77,7 +87,7 @@ def _issue_movement(invoice: Invoice) -> Movement:
         currency=invoice.currency,
         lines=[
             Line(RECEIVABLE, invoice.total, invoice.buyer),
-            Line(PAYABLE, -invoice.vendor_share, invoice.issuer),
+            Line(ON_COLLECTION, -invoice.vendor_share, invoice.issuer),
             Line(FEES, -invoice.platform_fee),
         ],
     )
@@ -172,6 +182,29 @@ def credited(invoice: Invoice) -> Decimal:
     return round_minor(Decimal(str(total or 0)), invoice.currency)
 
 
+def credit_note_shares(invoices: list[Invoice], accounts: tuple[str, ...]) -> dict[int, Decimal]:
+    """Per invoice, what its credit notes took off the vendor's `accounts`, read from the
+    entries they wrote (the ledger is the one record of how each credit was split)."""
+    notes = dict(CreditNote.objects.filter(invoice__in=invoices).values_list("pk", "invoice_id"))
+    if not notes:
+        return {}
+    keys = {f"credit_note:{pk}": invoice_id for pk, invoice_id in notes.items()}
+    shares: dict[int, Decimal] = defaultdict(Decimal)
+    for key, amount in LedgerEntry.objects.filter(
+        transaction__idempotency_key__in=keys, account__in=accounts
+    ).values_list("transaction__idempotency_key", "amount"):
+        shares[keys[key]] += Decimal(str(amount))
+    return shares
+
+
+def _on_collection(invoice: Invoice) -> Decimal:
+    """The vendor's share of an unpaid invoice still held on collection: its share less what
+    its credit notes took back."""
+    return invoice.vendor_share - credit_note_shares([invoice], (ON_COLLECTION,)).get(
+        invoice.pk, Decimal(0)
+    )
+
+
 def amount_due(invoice: Invoice) -> Decimal:
     """What the buyer still owes on an issued invoice."""
     if invoice.status != Invoice.Status.ISSUED:
@@ -214,13 +247,19 @@ def invoice_record_payment(
         return invoice
     if invoice.status != Invoice.Status.ISSUED:
         raise Conflict(_("Only an issued invoice can be paid."))
-    due = amount_due(invoice)
+    due, earned = amount_due(invoice), _on_collection(invoice)
     invoice.status = Invoice.Status.PAID
     invoice.paid_at = now
     invoice.payment_reference = reference
     invoice.save()
     dunning.dunning_invoice_paid(invoice=invoice, now=now)
-    if due:
+    lines = [Line(CASH, due), Line(RECEIVABLE, -due, invoice.buyer)] if due else []
+    if earned:
+        lines += [
+            Line(ON_COLLECTION, earned, invoice.issuer),
+            Line(PAYABLE, -earned, invoice.issuer),
+        ]
+    if lines:
         ledger_record_many(
             movements=[
                 Movement(
@@ -228,7 +267,7 @@ def invoice_record_payment(
                     idempotency_key=f"invoice:{invoice.pk}:paid",
                     description=f"{description} for {invoice.number}",
                     currency=invoice.currency,
-                    lines=[Line(CASH, due), Line(RECEIVABLE, -due, invoice.buyer)],
+                    lines=lines,
                     actor=actor,
                 )
             ]
@@ -236,12 +275,12 @@ def invoice_record_payment(
     return invoice
 
 
-def _reversal(invoice: Invoice, kind: str, key: str, amount: Decimal, actor, text: str):
-    """The issue's entries reversed for `amount` of the invoice (all of it, or a credit)."""
-    if amount == invoice.total:
-        share, fee = invoice.vendor_share, invoice.platform_fee
-    else:
-        share, fee = _split(amount, invoice.platform_fee_percent, invoice.currency)
+def _reversal(
+    invoice: Invoice, *, kind: str, key: str, amount: Decimal, share: Decimal, actor, text: str
+) -> Movement:
+    """The issue's entries reversed for `amount` of the invoice, `share` of it the vendor's:
+    on payable on collection while the invoice is unpaid, on payable once it is paid."""
+    account = PAYABLE if invoice.status == Invoice.Status.PAID else ON_COLLECTION
     return Movement(
         kind=kind,
         idempotency_key=key,
@@ -249,8 +288,8 @@ def _reversal(invoice: Invoice, kind: str, key: str, amount: Decimal, actor, tex
         currency=invoice.currency,
         lines=[
             Line(RECEIVABLE, -amount, invoice.buyer),
-            Line(PAYABLE, share, invoice.issuer),
-            Line(FEES, fee),
+            Line(account, share, invoice.issuer),
+            Line(FEES, amount - share),
         ],
         actor=actor,
     )
@@ -272,21 +311,24 @@ def invoice_close(
         raise Conflict(_("Only an issued, unpaid invoice can be voided or written off."))
     if not reason.strip():
         raise ServiceError(_("Give a reason."))
-    due = amount_due(invoice)
-    invoice.status = status
-    invoice.closed_at = now or timezone.now()
-    invoice.closed_by = actor
-    invoice.close_reason = reason.strip()[:300]
-    invoice.save()
-    if due:
+    due, share = amount_due(invoice), _on_collection(invoice)
+    if due:  # what is left on collection goes back whole, so that account ends at zero
         kind = (
             LedgerTransaction.Kind.INVOICE_VOIDED
             if status == Invoice.Status.VOID
             else LedgerTransaction.Kind.WRITE_OFF
         )
-        text = f"{invoice.get_status_display()} {invoice.number}"
-        movement = _reversal(invoice, kind, f"invoice:{invoice.pk}:{status}", due, actor, text)
+        text = f"{Invoice.Status(status).label} {invoice.number}"
+        key = f"invoice:{invoice.pk}:{status}"
+        movement = _reversal(
+            invoice, kind=kind, key=key, amount=due, share=share, actor=actor, text=text
+        )
         ledger_record_many(movements=[movement])
+    invoice.status = status
+    invoice.closed_at = now or timezone.now()
+    invoice.closed_by = actor
+    invoice.close_reason = reason.strip()[:300]
+    invoice.save()
     return invoice
 
 
@@ -335,15 +377,22 @@ def credit_note_create(
         created_by=actor,
         created_at=now or timezone.now(),
     )
+    if invoice.status == Invoice.Status.ISSUED and amount == available:
+        share = _on_collection(invoice)  # the last of it: that account ends at zero
+    elif amount == invoice.total:
+        share = invoice.vendor_share
+    else:
+        share, _fee = _split(amount, invoice.platform_fee_percent, invoice.currency)
     ledger_record_many(
         movements=[
             _reversal(
                 invoice,
-                LedgerTransaction.Kind.CREDIT_NOTE,
-                f"credit_note:{note.pk}",
-                amount,
-                actor,
-                f"Credit note {note.number} on {invoice.number}",
+                kind=LedgerTransaction.Kind.CREDIT_NOTE,
+                key=f"credit_note:{note.pk}",
+                amount=amount,
+                share=share,
+                actor=actor,
+                text=f"Credit note {note.number} on {invoice.number}",
             )
         ]
     )

@@ -2,10 +2,12 @@
 and the money leaving Precis by bank transfer (recorded by staff) or Stripe Connect.
 
 How the money flows through the ledger (debits positive): issuing an invoice credits the
-vendor's payable with its share (billing.services.invoicing); a credit note debits it back by
-the credit's share; paying a payout debits the payable by the payout's amount and credits
-cash. A payout pays every invoice once (PayoutLine.invoice is unique), so once a month's
-payouts are paid, the payable of the invoices they hold is back at zero.
+vendor's payable on collection with its share, and its payment moves what is left of that
+share to the vendor's payable (billing.services.invoicing), so the payable holds only money
+collected; a credit note debits the share of the credit back; paying a payout debits the
+payable by the payout's amount and credits cash. A payout pays every invoice once
+(PayoutLine.invoice is unique), so once a month's payouts are paid, the payable of the
+invoices they hold is back at zero.
 
 What a payout contains: invoices PAID whose `paid_at` falls in the calendar month (UTC) and
 that no payout holds yet, grouped per vendor and currency. Its figures are copied when it is
@@ -37,7 +39,6 @@ from django.utils.translation import gettext as _
 
 from billing import gateway
 from billing.models import (
-    CreditNote,
     Invoice,
     LedgerEntry,
     LedgerTransaction,
@@ -109,20 +110,6 @@ def _unpaid_out(start: datetime, end: datetime) -> QuerySet[Invoice]:
     ).exclude(total=0)
 
 
-def _credited_shares(invoices: list[Invoice]) -> dict[int, Decimal]:
-    """Per invoice, what its credit notes took off the vendor's payable (from the ledger)."""
-    notes = dict(CreditNote.objects.filter(invoice__in=invoices).values_list("pk", "invoice_id"))
-    if not notes:
-        return {}
-    keys = {f"credit_note:{pk}": invoice_id for pk, invoice_id in notes.items()}
-    credited: dict[int, Decimal] = defaultdict(Decimal)
-    for key, amount in LedgerEntry.objects.filter(
-        transaction__idempotency_key__in=keys, account=PAYABLE
-    ).values_list("transaction__idempotency_key", "amount"):
-        credited[keys[key]] += Decimal(amount)
-    return credited
-
-
 @transaction.atomic
 def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]:
     """Draft payouts of the invoices paid in `month` (UTC) that no payout holds yet: one per
@@ -136,7 +123,7 @@ def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]
         invoices = list(
             _unpaid_out(start, end).filter(issuer_id=vendor_id).order_by("paid_at", "pk")
         )
-        credited = _credited_shares(invoices)
+        credited = invoicing.credit_note_shares(invoices, (PAYABLE, invoicing.ON_COLLECTION))
         by_currency: dict[str, list[Invoice]] = defaultdict(list)
         for invoice in invoices:
             by_currency[invoice.currency].append(invoice)

@@ -3,6 +3,7 @@
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,9 +149,9 @@ def test_a_month_closes_with_a_graduated_boundary_and_late_usage_becomes_an_adju
     assert selectors.ledger_balance("receivable", organization=buyer, currency="CNY") == D(
         "1168.00"
     )  # 499.00 + 669.00
-    assert selectors.ledger_balance("payable", organization=listing.vendor, currency="CNY") == D(
-        "-1051.20"
-    )  # 90% of 1168.00
+    vendor_owed = partial(selectors.ledger_balance, organization=listing.vendor, currency="CNY")
+    assert vendor_owed("payable_on_collection") == D("-1051.20")  # 90% of 1168.00, unpaid
+    assert vendor_owed("payable") == D("0.00")  # owed to the vendor once the buyer pays
 
     # December's close re-rates October: 5,001 inspections cost 80.01, so 0.01 is owed.
     period_close(now=at(12, 10))

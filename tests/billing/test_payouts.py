@@ -199,6 +199,72 @@ def test_a_credit_note_takes_the_vendors_share_of_it_off_the_payout(staff, vendo
     assert payable(vendor_a) == D("0.00")
 
 
+# --- When the payable accrues -------------------------------------------------------------------
+
+
+def on_collection(vendor, currency: str = "CNY") -> Decimal:
+    return ledger_balance("payable_on_collection", organization=vendor, currency=currency)
+
+
+def test_the_vendors_payable_accrues_when_the_invoice_is_paid(staff, vendor_a, listing_a):
+    invoice = paid_invoice(listing_a, "499.00", None)
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("-449.10"), D("0.00"))
+
+    invoicing.invoice_mark_paid(actor=staff, invoice=invoice, reference="BT-1", now=utc(10, 12))
+
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("0.00"), D("-449.10"))
+    entries = sorted(
+        LedgerTransaction.objects.get(
+            idempotency_key=f"invoice:{invoice.pk}:paid"
+        ).entries.values_list("account", "amount")
+    )
+    assert entries == [
+        ("cash", D("499.00")),
+        ("payable", D("-449.10")),
+        ("payable_on_collection", D("449.10")),
+        ("receivable", D("-499.00")),
+    ]
+
+
+def test_a_credit_before_payment_lowers_what_the_payment_earns(staff, vendor_a, listing_a):
+    invoice = paid_invoice(listing_a, "499.00", None)
+    invoicing.credit_note_create(actor=staff, invoice=invoice, amount=D("100.00"), reason="Down")
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("-359.10"), D("0.00"))
+
+    invoicing.invoice_mark_paid(actor=staff, invoice=invoice, reference="BT-1", now=utc(10, 12))
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("0.00"), D("-359.10"))
+
+    (payout,) = payouts.payouts_prepare(month=date(2026, 10, 1), now=utc(11, 1))
+    assert (payout.credits, payout.amount) == (D("90.00"), D("359.10"))
+    payouts.payout_mark_paid(actor=staff, payout=payout, reference="OUT-1", now=utc(11, 3))
+    assert payable(vendor_a) == D("0.00")
+
+
+def test_an_unpaid_invoice_credited_in_full_or_voided_earns_the_vendor_nothing(
+    staff, vendor_a, listing_a
+):
+    credited = paid_invoice(listing_a, "499.00", None)
+    # 100.01 leaves a 10.00 fee (10.001 rounded): 90.01 of the vendor's share.
+    invoicing.credit_note_create(actor=staff, invoice=credited, amount=D("100.01"), reason="a")
+    # The rest settles the invoice; what is left on collection goes back whole, not re-split.
+    invoicing.credit_note_create(actor=staff, invoice=credited, amount=D("398.99"), reason="b")
+    credited.refresh_from_db()
+    assert credited.status == Invoice.Status.PAID
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("0.00"), D("0.00"))
+
+    voided = paid_invoice(listing_a, "120.00", None)
+    assert on_collection(vendor_a) == D("-108.00")
+    invoicing.invoice_close(actor=staff, invoice=voided, status="void", reason="Sent twice")
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("0.00"), D("0.00"))
+    assert ledger_balance("platform_fees", currency="CNY") == D("0.00")
+
+
+def test_a_credit_after_payment_comes_off_the_payable(staff, vendor_a, listing_a):
+    invoice = paid_invoice(listing_a, "499.00", utc(10, 5), staff=staff)
+    invoicing.credit_note_create(actor=staff, invoice=invoice, amount=D("100.00"), reason="Down")
+    assert (on_collection(vendor_a), payable(vendor_a)) == (D("0.00"), D("-359.10"))
+
+
 # --- Paying --------------------------------------------------------------------------------------
 
 
