@@ -92,6 +92,7 @@ def payout_list(request: HttpRequest, slug: str) -> HttpResponse:
             "page_range": page.paginator.get_elided_page_range(page.number),
             "payouts": list(page),
             "account": account,
+            "balances": payout_selectors.vendor_balances(access.organization),
             "connect_enabled": payouts.connect_enabled(),
         },
     )

@@ -105,6 +105,22 @@ def test_members_see_the_payouts_and_the_statement(client, member, vendor, payou
     assert 'data-testid="mark-paid-form"' not in detail  # staff only
 
 
+def test_the_payouts_page_shows_what_is_awaiting_payment_and_what_is_owed(
+    client, member, staff, vendor, listing, payout
+):
+    paid_invoice(listing, "250.00", None)  # issued, not paid: its 225.00 share is not owed yet
+    client.force_login(member)
+    page = client.get(reverse("vendors:payouts", args=[vendor.slug])).content.decode()
+    awaiting = page.split('data-testid="awaiting-CNY"')[1].split("</div>")[0]
+    owed = page.split('data-testid="owed-CNY"')[1].split("</div>")[0]
+    assert f"225.00{NBSP}CNY" in awaiting
+    assert f"557.10{NBSP}CNY" in owed  # 449.10 + 108.00, paid, in the prepared payout
+
+    payouts.payout_mark_paid(actor=staff, payout=payout, reference="OUT-1", now=utc(11, 3))
+    page = client.get(reverse("vendors:payouts", args=[vendor.slug])).content.decode()
+    assert f"0.00{NBSP}CNY" in page.split('data-testid="owed-CNY"')[1].split("</div>")[0]
+
+
 def test_the_statement_as_csv(client, member, vendor, payout, invoices):
     client.force_login(member)
     response = client.get(urls(vendor, payout)["csv"])
