@@ -4,7 +4,7 @@ from billing.models.invoicing import CreditNote, DocumentSequence, Invoice, Invo
 from billing.models.ledger import LedgerEntry, LedgerTransaction
 from billing.models.outcomes import Baseline, OutcomeLine, OutcomeLineEvent, OutcomeStatement
 from billing.models.payments import Payment, PaymentMethod, StripeEvent
-from billing.models.payouts import Payout, PayoutLine, VendorPayoutAccount
+from billing.models.payouts import Payout, PayoutCredit, PayoutLine, VendorPayoutAccount
 from billing.models.plans import MeteredCharge, Metric, OutcomeCharge, Plan, PlanVersion, PriceTier
 from billing.models.subscriptions import (
     BillingAccount,
@@ -36,6 +36,7 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Payout",
+    "PayoutCredit",
     "PayoutLine",
     "PendingItem",
     "Plan",

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from billing.models.invoicing import Invoice
+from billing.models.invoicing import CreditNote, Invoice
 from billing.money import amount_field, currency_field
 
 
@@ -141,3 +141,28 @@ class PayoutLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.vendor_share}"
+
+
+class PayoutCredit(models.Model):
+    """A credit note's share of the vendor taken off a payout, once (unique).
+
+    Exists so that every credit note of a paid-out invoice is taken off exactly one payout:
+    a note made before its invoice's payout was prepared is counted on that invoice's line
+    (`on_line`); one made after comes off the vendor's next payout in that currency, as a
+    deduction shown on its own, without ever making a payout negative (it waits otherwise).
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="credits_taken")
+    credit_note = models.OneToOneField(
+        CreditNote, on_delete=models.PROTECT, related_name="payout_credit"
+    )
+    # The vendor's share of the note, as its ledger entries took it back (positive).
+    amount = amount_field(_("amount"))
+    # True: the note is on one of this payout's invoices; False: on one paid out earlier.
+    on_line = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["payout", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.credit_note_id}: {self.amount}"

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from billing.models import LedgerEntry, Payout, PayoutLine, VendorPayoutAccount
+from billing.models import LedgerEntry, Payout, PayoutCredit, PayoutLine, VendorPayoutAccount
 from billing.money import round_minor
 from marketplace.accounts.models import Organization
 
@@ -52,6 +52,11 @@ def payouts_of(vendor: Organization) -> QuerySet[Payout]:
 
 def payout_lines(payout: Payout) -> QuerySet[PayoutLine]:
     return payout.lines.select_related("invoice__buyer").order_by("invoice__paid_at", "pk")
+
+
+def later_credits(payout: Payout) -> QuerySet[PayoutCredit]:
+    """Credit notes on invoices paid out earlier that this payout took off."""
+    return payout.credits_taken.filter(on_line=False).select_related("credit_note__invoice")
 
 
 def payout_account_of(vendor: Organization) -> VendorPayoutAccount | None:

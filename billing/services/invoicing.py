@@ -182,13 +182,10 @@ def credited(invoice: Invoice) -> Decimal:
     return round_minor(Decimal(str(total or 0)), invoice.currency)
 
 
-def credit_note_shares(invoices: list[Invoice], accounts: tuple[str, ...]) -> dict[int, Decimal]:
-    """Per invoice, what its credit notes took off the vendor's `accounts`, read from the
-    entries they wrote (the ledger is the one record of how each credit was split)."""
-    notes = dict(CreditNote.objects.filter(invoice__in=invoices).values_list("pk", "invoice_id"))
-    if not notes:
-        return {}
-    keys = {f"credit_note:{pk}": invoice_id for pk, invoice_id in notes.items()}
+def credit_note_shares(notes: dict[int, int], accounts: tuple[str, ...]) -> dict[int, Decimal]:
+    """What each credit note (`notes`: note id -> anything) took off the vendor's `accounts`,
+    read from the entries it wrote: the ledger is the one record of how a credit was split."""
+    keys = {f"credit_note:{pk}": pk for pk in notes}
     shares: dict[int, Decimal] = defaultdict(Decimal)
     for key, amount in LedgerEntry.objects.filter(
         transaction__idempotency_key__in=keys, account__in=accounts
@@ -197,10 +194,19 @@ def credit_note_shares(invoices: list[Invoice], accounts: tuple[str, ...]) -> di
     return shares
 
 
+def credited_shares(invoices: list[Invoice], accounts: tuple[str, ...]) -> dict[int, Decimal]:
+    """Per invoice, what its credit notes took off the vendor's `accounts`."""
+    notes = dict(CreditNote.objects.filter(invoice__in=invoices).values_list("pk", "invoice_id"))
+    per_invoice: dict[int, Decimal] = defaultdict(Decimal)
+    for note, share in credit_note_shares(notes, accounts).items():
+        per_invoice[notes[note]] += share
+    return per_invoice
+
+
 def _on_collection(invoice: Invoice) -> Decimal:
     """The vendor's share of an unpaid invoice still held on collection: its share less what
     its credit notes took back."""
-    return invoice.vendor_share - credit_note_shares([invoice], (ON_COLLECTION,)).get(
+    return invoice.vendor_share - credited_shares([invoice], (ON_COLLECTION,)).get(
         invoice.pk, Decimal(0)
     )
 

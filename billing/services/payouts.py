@@ -13,8 +13,10 @@ What a payout contains: invoices PAID whose `paid_at` falls in the calendar mont
 that no payout holds yet, grouped per vendor and currency. Its figures are copied when it is
 prepared and never change: amount = gross (invoice totals) - fees (their platform fees) -
 credits (the vendor's share of their credit notes at that moment, read from the ledger
-entries those notes wrote). A credit note made on an invoice after it was paid out is not
-taken off any payout: it leaves the vendor's payable in debit, for staff to settle.
+entries those notes wrote). A credit note made on an invoice after its payout was prepared is
+taken off the vendor's next payout in that currency (a PayoutCredit with on_line False),
+oldest first, as far as that payout stays at zero or above; until then it leaves the
+vendor's payable in debit. Every credit note is taken off one payout at most.
 
 Running `payouts_prepare` again for a month creates nothing for invoices already paid out;
 invoices of that month paid out by no payout yet (paid after the first run, when it ran
@@ -39,10 +41,12 @@ from django.utils.translation import gettext as _
 
 from billing import gateway
 from billing.models import (
+    CreditNote,
     Invoice,
     LedgerEntry,
     LedgerTransaction,
     Payout,
+    PayoutCredit,
     PayoutLine,
     VendorPayoutAccount,
 )
@@ -113,7 +117,8 @@ def _unpaid_out(start: datetime, end: datetime) -> QuerySet[Invoice]:
 @transaction.atomic
 def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]:
     """Draft payouts of the invoices paid in `month` (UTC) that no payout holds yet: one per
-    vendor and currency. Running it again creates nothing; see the module's docstring."""
+    vendor and currency, less the vendor's share of credit notes made since earlier payouts.
+    Running it again creates nothing; see the module's docstring."""
     now = now or timezone.now()
     start, end = month_bounds(month)
     vendor_ids = sorted(set(_unpaid_out(start, end).values_list("issuer_id", flat=True)))
@@ -123,24 +128,32 @@ def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]
         invoices = list(
             _unpaid_out(start, end).filter(issuer_id=vendor_id).order_by("paid_at", "pk")
         )
-        credited = invoicing.credit_note_shares(invoices, (PAYABLE, invoicing.ON_COLLECTION))
         by_currency: dict[str, list[Invoice]] = defaultdict(list)
         for invoice in invoices:
             by_currency[invoice.currency].append(invoice)
         for currency in sorted(by_currency):
-            prepared.append(
-                _payout(vendor_id, currency, start, end, by_currency[currency], credited, now)
-            )
+            prepared.append(_payout(vendor_id, currency, start, end, by_currency[currency], now))
     return prepared
 
 
-def _payout(vendor_id, currency, start, end, invoices, credited, now) -> Payout:
+def _shares(notes: list[CreditNote]) -> dict[int, Decimal]:
+    return invoicing.credit_note_shares(
+        {note.pk: None for note in notes}, (PAYABLE, invoicing.ON_COLLECTION)
+    )
+
+
+def _payout(vendor_id, currency, start, end, invoices, now) -> Payout:
+    notes = list(CreditNote.objects.filter(invoice__in=invoices).order_by("pk"))
+    shares = _shares(notes)
+    credited: dict[int, Decimal] = defaultdict(Decimal)
+    for note in notes:
+        credited[note.invoice_id] += shares.get(note.pk, Decimal(0))
     lines = [
         PayoutLine(
             invoice=invoice,
             total=invoice.total,
             platform_fee=invoice.platform_fee,
-            credited=round_minor(credited.get(invoice.pk, Decimal(0)), currency),
+            credited=round_minor(credited[invoice.pk], currency),
         )
         for invoice in invoices
     ]
@@ -149,6 +162,16 @@ def _payout(vendor_id, currency, start, end, invoices, credited, now) -> Payout:
     gross = round_minor(sum((line.total for line in lines), Decimal(0)), currency)
     fees = round_minor(sum((line.platform_fee for line in lines), Decimal(0)), currency)
     credits = round_minor(sum((line.credited for line in lines), Decimal(0)), currency)
+    taken = [PayoutCredit(credit_note=note, amount=shares.get(note.pk, 0)) for note in notes]
+    # Credit notes made on invoices already paid out, oldest first, while the payout stays
+    # at zero or above; the rest wait for a later one.
+    left = gross - fees - credits
+    for note in _credits_since_paid_out(vendor_id, currency, end):
+        share = _shares([note]).get(note.pk, Decimal(0))
+        if share <= left:
+            taken.append(PayoutCredit(credit_note=note, amount=share, on_line=False))
+            left -= share
+            credits += share
     payout = Payout.objects.create(
         vendor_id=vendor_id,
         currency=currency,
@@ -161,10 +184,25 @@ def _payout(vendor_id, currency, start, end, invoices, credited, now) -> Payout:
         invoice_count=len(lines),
         created_at=now,
     )
-    for line in lines:
-        line.payout = payout
+    for row in [*lines, *taken]:
+        row.payout = payout
     PayoutLine.objects.bulk_create(lines)
+    PayoutCredit.objects.bulk_create(taken)
     return payout
+
+
+def _credits_since_paid_out(vendor_id: int, currency: str, end: datetime) -> list[CreditNote]:
+    """The vendor's credit notes, made before `end`, on invoices some payout already holds,
+    that no payout has taken off yet."""
+    return list(
+        CreditNote.objects.filter(
+            issuer_id=vendor_id,
+            currency=currency,
+            created_at__lt=end,
+            invoice__payout_line__isnull=False,
+            payout_credit__isnull=True,
+        ).order_by("created_at", "pk")
+    )
 
 
 # --- Paying -------------------------------------------------------------------------------------

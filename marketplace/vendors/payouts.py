@@ -150,6 +150,7 @@ def _render_payout(
             **_context(access),
             "payout": payout,
             "lines": list(payout_selectors.payout_lines(payout)),
+            "later_credits": list(payout_selectors.later_credits(payout)),
             "form": form or (MarkPaidForm() if access.is_staff else None),
             "can_transfer": can_transfer,
         },
@@ -174,7 +175,8 @@ def _cell(text: str) -> str:
 
 @login_required
 def payout_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The statement as CSV: one row per invoice, amounts as plain decimals, times in UTC."""
+    """The statement as CSV: one row per invoice, then one per credit note on an invoice paid
+    out earlier that this payout takes off; amounts as plain decimals, times in UTC."""
     access = _access(request, slug)
     payout = _payout(access, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -189,6 +191,7 @@ def payout_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "platform_fee",
             "credited",
             "vendor_share",
+            "credit_note",
         ]
     )
     currency = payout.currency
@@ -204,6 +207,22 @@ def payout_csv(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 _plain(line.platform_fee, currency),
                 _plain(line.credited, currency),
                 _plain(line.vendor_share, currency),
+                "",
+            ]
+        )
+    for credit in payout_selectors.later_credits(payout):  # notes on earlier payouts' invoices
+        note = credit.credit_note
+        writer.writerow(
+            [
+                note.invoice.number,
+                "",
+                "",
+                currency,
+                "0",
+                "0",
+                _plain(credit.amount, currency),
+                _plain(-credit.amount, currency),
+                note.number,
             ]
         )
     month = payout.period_start.strftime("%Y-%m")

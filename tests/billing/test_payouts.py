@@ -199,6 +199,54 @@ def test_a_credit_note_takes_the_vendors_share_of_it_off_the_payout(staff, vendo
     assert payable(vendor_a) == D("0.00")
 
 
+def test_a_credit_note_made_after_the_payout_comes_off_the_next_one_once(
+    staff, vendor_a, listing_a
+):
+    invoice = paid_invoice(listing_a, "499.00", utc(10, 5), staff=staff)
+    (october,) = payouts.payouts_prepare(month=date(2026, 10, 1), now=utc(11, 1))
+    payouts.payout_mark_paid(actor=staff, payout=october, reference="OUT-10", now=utc(11, 2))
+    note = invoicing.credit_note_create(
+        actor=staff, invoice=invoice, amount=D("100.00"), reason="Line 3 was down"
+    )
+    assert payable(vendor_a) == D("90.00")  # the vendor owes the credit's share back
+
+    paid_invoice(listing_a, "120.00", utc(11, 6), staff=staff)  # share 108.00
+    (november,) = payouts.payouts_prepare(month=date(2026, 11, 1), now=utc(12, 1))
+
+    assert (november.gross, november.fees, november.credits, november.amount) == (
+        D("120.00"),
+        D("12.00"),
+        D("90.00"),
+        D("18.00"),
+    )
+    taken = november.credits_taken.get()
+    assert (taken.credit_note, taken.amount, taken.on_line) == (note, D("90.00"), False)
+    october.refresh_from_db()
+    assert october.amount == D("449.10")  # a prepared payout never changes
+    payouts.payout_mark_paid(actor=staff, payout=november, reference="OUT-11", now=utc(12, 2))
+    assert payable(vendor_a) == D("0.00")
+
+    paid_invoice(listing_a, "50.00", utc(12, 6), staff=staff)
+    (december,) = payouts.payouts_prepare(month=date(2026, 12, 1), now=utc(1, 1, year=2027))
+    assert (december.credits, december.amount) == (D("0.00"), D("45.00"))  # not taken twice
+
+
+def test_a_later_credit_larger_than_the_next_payout_waits_for_one_it_fits(
+    staff, vendor_a, listing_a
+):
+    invoice = paid_invoice(listing_a, "499.00", utc(10, 5), staff=staff)
+    payouts.payouts_prepare(month=date(2026, 10, 1), now=utc(11, 1))
+    invoicing.credit_note_create(actor=staff, invoice=invoice, amount=D("300.00"), reason="x")
+
+    paid_invoice(listing_a, "120.00", utc(11, 6), staff=staff)  # share 108.00 < 270.00
+    (november,) = payouts.payouts_prepare(month=date(2026, 11, 1), now=utc(12, 1))
+    assert (november.credits, november.amount) == (D("0.00"), D("108.00"))
+
+    paid_invoice(listing_a, "499.00", utc(12, 6), staff=staff)  # share 449.10
+    (december,) = payouts.payouts_prepare(month=date(2026, 12, 1), now=utc(1, 1, year=2027))
+    assert (december.credits, december.amount) == (D("270.00"), D("179.10"))
+
+
 # --- When the payable accrues -------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ Connect onboarding (with the gateway's Connect calls replaced: localstripe has n
 import csv
 import io
 from datetime import date
+from decimal import Decimal as D
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -13,7 +14,7 @@ from django.utils import translation
 
 from billing import gateway
 from billing.models import LedgerTransaction, Payout, VendorPayoutAccount
-from billing.services import payouts
+from billing.services import invoicing, payouts
 from marketplace.accounts.models import Role
 from tests.billing.test_payouts import paid_invoice, utc
 from tests.factories import ListingFactory, MembershipFactory, UserFactory
@@ -140,6 +141,7 @@ def test_the_statement_as_csv(client, member, vendor, payout, invoices):
             "platform_fee",
             "credited",
             "vendor_share",
+            "credit_note",
         ],
         [
             first.number,
@@ -150,6 +152,7 @@ def test_the_statement_as_csv(client, member, vendor, payout, invoices):
             "49.90",
             "0.00",
             "449.10",
+            "",
         ],
         [
             second.number,
@@ -160,8 +163,31 @@ def test_the_statement_as_csv(client, member, vendor, payout, invoices):
             "12.00",
             "0.00",
             "108.00",
+            "",
         ],
     ]
+
+
+def test_a_credit_note_on_an_invoice_paid_out_earlier_shows_on_the_next_statement(
+    client, member, staff, vendor, listing, payout, invoices
+):
+    note = invoicing.credit_note_create(
+        actor=staff, invoice=invoices[0], amount=D("100.00"), reason="Down", now=utc(11, 10)
+    )
+    paid_invoice(listing, "499.00", utc(11, 12), staff=staff)
+    (november,) = payouts.payouts_prepare(month=date(2026, 11, 1), now=utc(12, 1))
+    client.force_login(member)
+
+    detail = client.get(reverse("vendors:payout_detail", args=[vendor.slug, november.pk]))
+    section = detail.content.decode().split('data-testid="later-credits"')[1]
+    assert note.number in section
+    assert invoices[0].number in section
+    assert f"90.00{NBSP}CNY" in section
+    assert f"359.10{NBSP}CNY" in detail.content.decode()  # 449.10 - 90.00
+
+    response = client.get(reverse("vendors:payout_csv", args=[vendor.slug, november.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[-1] == [invoices[0].number, "", "", "CNY", "0", "0", "90.00", "-90.00", note.number]
 
 
 def test_outsiders_get_404_everywhere(client, outsider, vendor, payout):
