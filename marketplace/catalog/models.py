@@ -116,6 +116,12 @@ class Listing(models.Model):
         help_text=_("An SPDX expression such as Apache-2.0 or MIT OR Apache-2.0."),
     )
     repository_url = models.URLField(_("repository"), blank=True)
+    security_contact = models.CharField(
+        _("security contact"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where to report a vulnerability privately: an email address or a URL."),
+    )
 
     website = models.URLField(_("website"), blank=True)
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
@@ -219,6 +225,13 @@ class Review(models.Model):
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(_("review"), max_length=4000)
     vendor_reply = models.TextField(_("vendor reply"), max_length=4000, blank=True)
+    # Opt-in by the buyer: shown as "used in production at N plants"; empty keeps it private.
+    production_plants = models.PositiveIntegerField(
+        _("plants using it in production"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+    )
     replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -64,7 +64,7 @@ def _validation_error(exc: ValidationError) -> ServiceError:
 RESERVED_SLUGS = frozenset({"compare"})
 
 
-def _unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
+def listing_unique_slug(name: str, *, exclude_pk: int | None = None) -> str:
     base = slugify(name)[:80] or "listing"
     slug, n = base, 2
     taken = Listing.objects.exclude(pk=exclude_pk) if exclude_pk else Listing.objects.all()
@@ -158,7 +158,7 @@ def listing_create(
     if unknown:
         raise ServiceError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     listing = Listing(vendor=vendor, name=name.strip(), tagline=tagline.strip(), **fields)
-    listing.slug = _unique_slug(listing.name)
+    listing.slug = listing_unique_slug(listing.name)
     _save(listing)
     _set_relations(listing, terms=terms, components=components, kpi_claims=kpi_claims)
     _record(listing, actor=actor, action=ModerationEvent.Action.CREATED, from_status="")
