@@ -9,6 +9,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.api.v2.router import WagtailAPIRouter
@@ -20,6 +21,7 @@ from wagtail.documents.api.v2.views import DocumentsAPIViewSet
 from wagtail.images.api.v2.views import ImagesAPIViewSet
 
 from billing.webhooks import stripe_webhook
+from cms import views as cms_views
 from marketplace import health
 from marketplace.storefront.sitemaps import ListingSitemap
 
@@ -30,6 +32,9 @@ cms_api.register_endpoint("documents", DocumentsAPIViewSet)
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    # Editors sign in where everyone does, with their second factor; Wagtail's own form
+    # would take a password alone.
+    path("cms/login/", RedirectView.as_view(pattern_name="account_login", query_string=True)),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/cms/v2/", cms_api.urls),
@@ -51,6 +56,8 @@ urlpatterns += i18n_patterns(
     path("subscriptions/", include("marketplace.storefront.subscriptions_urls")),
     path("billing/", include("marketplace.storefront.billing_urls")),
     path("vendors/", include("marketplace.vendors.urls")),
+    path("community/", include("marketplace.community.urls")),
+    path("search/", cms_views.search, name="search"),
     # Wagtail serves every other path, starting with the home page at /.
     path("", include(wagtail_urls)),
     prefix_default_language=False,

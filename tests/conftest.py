@@ -87,7 +87,10 @@ def migrated_data(transactional_db):
     inside Playwright's greenlet, where the test sees another connection object; this fixture
     restores them on whatever connection the test has.
     """
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
     from django.core.management import call_command
+    from django.core.management.color import no_style
     from django.db import connection
     from wagtail.models import Site
 
@@ -95,6 +98,12 @@ def migrated_data(transactional_db):
         # The previous flush re-created content types and permissions; start from empty.
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
         connection.creation.deserialize_db_from_string(_MIGRATED_DATA[0])
+        # The rows come back with their ids: PostgreSQL's sequences must move past them, and
+        # this process may hold the content-type ids an earlier flush gave.
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+                cursor.execute(sql)
+        ContentType.objects.clear_cache()
 
 
 @pytest.fixture(scope="session")

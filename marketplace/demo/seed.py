@@ -11,12 +11,12 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db import transaction
-from wagtail.models import Locale, Site
 
-from cms.models import HomePage
 from marketplace.accounts.models import Membership, Organization, Role, User
 from marketplace.demo.billing import seed_billing
 from marketplace.demo.catalog import seed_catalog
+from marketplace.demo.cms import seed_cms
+from marketplace.demo.community import seed_community
 
 
 @dataclass(frozen=True)
@@ -74,26 +74,6 @@ USERS = [
     DemoUser("staff@demo.test", "Precis", "Staff", is_staff=True),
 ]
 
-HOME_CONTENT = {
-    "en": {
-        "title": "Precis",
-        "hero_title": "Small, fast, light, precise software for your plant",
-        "hero_intro": (
-            "Find industrial solutions and open-source components that deploy in minutes. "
-            "Try first and pay later, subscribe, or pay only for verified outcomes."
-        ),
-        "hero_cta_label": "Start a free trial",
-    },
-    "zh-hans": {
-        "title": "Precis",
-        "hero_title": "为您的工厂提供小、快、轻、准的工业软件",
-        "hero_intro": (
-            "几分钟即可部署的工业解决方案和开源组件。先用后付、按月订阅，或只为经过验证的成效付费。"
-        ),
-        "hero_cta_label": "免费试用",
-    },
-}
-
 
 def seed_organizations() -> dict[str, Organization]:
     organizations = {}
@@ -144,32 +124,14 @@ def seed_mfa(users: list[User]) -> None:
         RecoveryCodes.activate(user)
 
 
-def seed_home_pages() -> None:
-    """Fill the English home page and keep its Simplified Chinese translation in step."""
-    english = Locale.objects.get_or_create(language_code="en")[0]
-    chinese = Locale.objects.get_or_create(language_code="zh-hans")[0]
-    site = Site.objects.get(is_default_site=True)
-    home = site.root_page.specific
-    if not isinstance(home, HomePage):
-        raise RuntimeError("The default site's root page is not a HomePage; run migrate first.")
-    for locale, content in ((english, HOME_CONTENT["en"]), (chinese, HOME_CONTENT["zh-hans"])):
-        page = HomePage.objects.filter(translation_key=home.translation_key, locale=locale).first()
-        if page is None:
-            page = home.copy_for_translation(locale)
-        changed = any(getattr(page, field) != value for field, value in content.items())
-        if changed or not page.live:
-            for field, value in content.items():
-                setattr(page, field, value)
-            page.save_revision().publish()
-
-
 @transaction.atomic
 def seed_demo(*, password: str) -> None:
     organizations = seed_organizations()
     users = seed_users(password=password, organizations=organizations)
     seed_mfa([users["staff@demo.test"], users["vendor@demo.test"]])
-    seed_home_pages()
     seed_catalog(staff=users["staff@demo.test"])
+    seed_cms()  # after the catalog: case studies link its listings
+    seed_community(password=password, staff=users["staff@demo.test"])
     seed_billing(
         vendor_user=users["vendor@demo.test"],
         buyer_user=users["buyer@demo.test"],

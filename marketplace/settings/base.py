@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "marketplace.catalog",
     "marketplace.storefront",
     "marketplace.vendors",
+    "marketplace.community",
     "marketplace.demo",
     "billing",
     "cms",
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    # Editors translate a page into the other language with its "Translate" action.
+    "wagtail.contrib.simple_translation",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -247,6 +250,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 WAGTAIL_SITE_NAME = "Precis"
 WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
+# Editors sign in where everyone does, with their second factor (not Wagtail's password form).
+WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
 WAGTAILADMIN_BASE_URL = env("PRECIS_BASE_URL", default="http://127.0.0.1:8000")
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
