@@ -4,13 +4,14 @@ Every published solution gets metrics that fit its scenario and a plan built fro
 terms (free trial, subscription, outcome-based). The demo buyer tries one of them: its
 installation has pushed ten days of telemetry, so the usage page has a chart. It also pays for
 another on a private plan, two months in: invoices issued and paid, a baseline agreed, one
-outcome statement settled and one open for the buyer to verify now.
+outcome statement settled and one open for the buyer to verify now; the vendor has the payout
+statement of the month the first invoice was paid in.
 """
 
 import json
 import random
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,7 +19,15 @@ from django.utils import timezone
 
 from billing.models import Invoice, Metric, Plan, Subscription
 from billing.periods import add_months, local_date, local_midnight
-from billing.services import installations, invoicing, outcomes, plans, subscriptions, telemetry
+from billing.services import (
+    installations,
+    invoicing,
+    outcomes,
+    payouts,
+    plans,
+    subscriptions,
+    telemetry,
+)
 from billing.services.closing import period_close
 from billing.services.plans import MeteredTerms, OutcomeTerms, PlanTerms, TierTerms
 from marketplace.accounts.models import Membership, Organization, Role, User
@@ -270,3 +279,5 @@ def _seed_paid(vendor_user: User, buyer_user: User, staff_user: User) -> None:
     invoicing.invoice_mark_paid(
         actor=staff_user, invoice=first, reference="ICBC 2026-7781", now=first_end
     )
+    # The vendor's payout statement of the month that invoice was paid in (a past month).
+    payouts.payouts_prepare(month=first_end.astimezone(UTC).date(), now=now)

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
 from marketplace.accounts.models import Membership, Organization, User
-from marketplace.catalog.models import Listing, ListingVersion, Review
+from marketplace.catalog.models import Listing, ListingImage, ListingVersion, Review
 from marketplace.community import services
 from marketplace.community.models import CommunityEvent, Contribution, Maintainer, Sbom
+from marketplace.demo.catalog import screenshot_png
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,17 @@ def _date(contribution: Contribution, days_ago: int) -> None:
     )
 
 
+def _picture(listing: Listing, *, seed: int) -> None:
+    """A screenshot, as every demo listing has one (catalog cards show it)."""
+    if listing.images.exists():
+        return
+    picture = ListingImage(listing=listing, caption="Overview", position=0)
+    png = screenshot_png(listing.name, "Overview", (38, 84, 124), seed)
+    picture.image.save(f"{listing.slug}-1.png", ContentFile(png), save=False)
+    picture.width, picture.height = 960, 600
+    picture.save()
+
+
 @transaction.atomic
 def seed_community(*, password: str, staff: User) -> None:
     people = _seed_contributors(password)
@@ -233,6 +246,7 @@ def seed_community(*, password: str, staff: User) -> None:
             actor=staff, contribution=contribution, reason="Checked the repository and licence."
         )
         _date(contribution, days_ago)
+        _picture(contribution.listing, seed=days_ago)
     for email, slug, why, values, outcome, reason, comments in EDITS:
         days_ago -= 3
         author = people[email]

@@ -104,7 +104,7 @@ def test_seed_demo_refuses_under_production_settings(settings):
 
 
 def test_the_demo_buyer_pays_for_a_plan_with_closed_periods_and_an_open_statement():
-    from billing.models import Invoice, OutcomeStatement
+    from billing.models import Invoice, OutcomeStatement, Payout
 
     call_command("seed_demo")
     call_command("seed_demo")  # idempotent
@@ -114,3 +114,8 @@ def test_the_demo_buyer_pays_for_a_plan_with_closed_periods_and_an_open_statemen
     open_statement = paid.outcome_statements.get(status=OutcomeStatement.Status.OPEN)
     assert open_statement.lines.filter(baseline__isnull=False).exists()  # scrap against baseline
     assert paid.outcome_statements.filter(status=OutcomeStatement.Status.SETTLED).count() == 1
+    # The vendor's payout statement holds the paid invoice, once.
+    first = paid.invoices.order_by("period_end").first()
+    (payout,) = Payout.objects.filter(vendor=paid.plan_version.plan.listing.vendor)
+    assert list(payout.lines.values_list("invoice", flat=True)) == [first.pk]
+    assert payout.amount == first.total - first.platform_fee
