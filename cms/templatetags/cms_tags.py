@@ -12,11 +12,3 @@ register = template.Library()
 @register.simple_tag
 def site_menus() -> selectors.SiteMenus:
     return selectors.site_menus(get_language() or "en")
-
-
-@register.simple_tag(takes_context=True)
-def page_query(context, param: str, number: int) -> str:
-    """The current query string with `param` set to `number` (for a group's pagination)."""
-    query = context["request"].GET.copy()
-    query[param] = number
-    return "?" + query.urlencode()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django import template
 from django.conf import settings
+from django.http import QueryDict
 from django.urls import translate_url
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -51,3 +52,13 @@ def translated_url(context, language: str) -> str:
     if request is None:
         return translate_url("/", language)
     return translate_url(request.get_full_path(), language)
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number: int, param: str = "page", query: QueryDict | None = None) -> str:
+    """The query string of `query` (by default the request's) with `param` set to `number`:
+    the address of one page of a paginated list, keeping its filters."""
+    base = query if isinstance(query, QueryDict) else context["request"].GET
+    base = base.copy()
+    base[param] = number
+    return "?" + base.urlencode()
