@@ -20,7 +20,22 @@ from cms.blocks import ArticleBodyBlock, HomeBodyBlock, OutcomeBlock
 from cms.choosers import listing_chooser_viewset
 
 
-class HomePage(Page):
+class BlocksPage(Page):
+    """A page whose `body` is a StreamField: its context carries what the blocks read (the
+    listings they show, loaded once for the whole page; see selectors.stream_context)."""
+
+    body: StreamField
+
+    class Meta:
+        abstract = True
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context.update(selectors.stream_context(self.body))
+        return context
+
+
+class HomePage(BlocksPage):
     """The front page at `/`: what Precis offers SMEs and vendors, composed from blocks.
 
     One per language: the Chinese home page is a translation of the English one.
@@ -42,17 +57,12 @@ class HomePage(Page):
     class Meta:
         verbose_name = _("home page")
 
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.stream_context(self.body))
-        return context
-
     def hero(self):
         """The first hero block's value (for the page's meta tags), or None."""
         return selectors.first_hero(self.body)
 
 
-class LandingPage(Page):
+class LandingPage(BlocksPage):
     """A campaign or topic page (an industry, a programme) composed from the same blocks."""
 
     intro = models.TextField(_("introduction"), max_length=600, blank=True)
@@ -69,11 +79,6 @@ class LandingPage(Page):
 
     class Meta:
         verbose_name = _("landing page")
-
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.stream_context(self.body))
-        return context
 
     def hero(self):
         return selectors.first_hero(self.body)
@@ -103,7 +108,7 @@ class IndexPage(Page):
         return context
 
 
-class GuidePage(Page):
+class GuidePage(BlocksPage):
     """A how-to for buyers or vendors (choosing, deploying, paying for industrial software)."""
 
     intro = models.TextField(_("introduction"), max_length=600)
@@ -121,11 +126,6 @@ class GuidePage(Page):
     class Meta:
         verbose_name = _("guide")
 
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.stream_context(self.body))
-        return context
-
 
 class GuideIndexPage(IndexPage):
     """The list of guides."""
@@ -137,7 +137,7 @@ class GuideIndexPage(IndexPage):
         verbose_name = _("guide index")
 
 
-class CaseStudyPage(Page):
+class CaseStudyPage(BlocksPage):
     """How a plant used listings from the catalog, and what it measured before and after."""
 
     customer = models.CharField(_("customer"), max_length=120)
@@ -175,7 +175,6 @@ class CaseStudyPage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.stream_context(self.body))
         context["listings"] = selectors.case_study_listings(self)
         return context
 
@@ -204,7 +203,7 @@ class CaseStudyIndexPage(IndexPage):
         verbose_name = _("case study index")
 
 
-class NewsPage(Page):
+class NewsPage(BlocksPage):
     """News about Precis: new listings, programmes, releases."""
 
     date = models.DateField(_("date"), default=timezone.localdate)
@@ -228,11 +227,6 @@ class NewsPage(Page):
 
     class Meta:
         verbose_name = _("news item")
-
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.stream_context(self.body))
-        return context
 
 
 class NewsIndexPage(IndexPage):
