@@ -14,6 +14,7 @@ collection while the invoice is unpaid and on payable once it is paid.
 
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -182,10 +183,10 @@ def credited(invoice: Invoice) -> Decimal:
     return round_minor(Decimal(str(total or 0)), invoice.currency)
 
 
-def credit_note_shares(notes: dict[int, int], accounts: tuple[str, ...]) -> dict[int, Decimal]:
-    """What each credit note (`notes`: note id -> anything) took off the vendor's `accounts`,
-    read from the entries it wrote: the ledger is the one record of how a credit was split."""
-    keys = {f"credit_note:{pk}": pk for pk in notes}
+def credit_note_shares(note_ids: Iterable[int], accounts: tuple[str, ...]) -> dict[int, Decimal]:
+    """What each credit note took off the vendor's `accounts`, read from the entries it wrote
+    (the ledger is the one record of how a credit was split), in one query."""
+    keys = {f"credit_note:{pk}": pk for pk in note_ids}
     shares: dict[int, Decimal] = defaultdict(Decimal)
     for key, amount in LedgerEntry.objects.filter(
         transaction__idempotency_key__in=keys, account__in=accounts

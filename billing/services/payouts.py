@@ -138,7 +138,7 @@ def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]
 
 def _shares(notes: list[CreditNote]) -> dict[int, Decimal]:
     return invoicing.credit_note_shares(
-        {note.pk: None for note in notes}, (PAYABLE, invoicing.ON_COLLECTION)
+        [note.pk for note in notes], (PAYABLE, invoicing.ON_COLLECTION)
     )
 
 
@@ -166,8 +166,10 @@ def _payout(vendor_id, currency, start, end, invoices, now) -> Payout:
     # Credit notes made on invoices already paid out, oldest first, while the payout stays
     # at zero or above; the rest wait for a later one.
     left = gross - fees - credits
-    for note in _credits_since_paid_out(vendor_id, currency, end):
-        share = _shares([note]).get(note.pk, Decimal(0))
+    late = _credits_since_paid_out(vendor_id, currency, end)
+    late_shares = _shares(late)
+    for note in late:
+        share = late_shares.get(note.pk, Decimal(0))
         if share <= left:
             taken.append(PayoutCredit(credit_note=note, amount=share, on_line=False))
             left -= share
