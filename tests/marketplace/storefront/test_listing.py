@@ -126,6 +126,8 @@ def test_components_and_the_solutions_using_them(client, vendor, listing):
     assert "Loom Vision" in component_page
     assert "Apache-2.0" in component_page
     assert 'href="https://example.com/driver.git" rel="nofollow noopener"' in component_page
+    assert f'href="/community/components/{component.slug}/"' in component_page
+    assert 'data-testid="community-link"' not in solution_page
 
 
 def test_unknown_listing_is_404(client):
