@@ -141,6 +141,18 @@ def _set_relations(
 
 
 @transaction.atomic
+def listing_apply(*, listing: Listing, terms: Iterable[Term] | None = None, **fields) -> Listing:
+    """Write content fields and terms of a listing (saving a new one) for a caller that has
+    decided who may: community moderation accepting a proposal. Validated like any edit."""
+    for field, value in fields.items():
+        setattr(listing, field, value)
+    _save(listing, fields=fields if listing.pk else None)
+    _set_relations(listing, terms=terms, components=None, kpi_claims=None)
+    catalog_changed()
+    return listing
+
+
+@transaction.atomic
 def listing_create(
     *,
     actor: User,

@@ -305,20 +305,14 @@ def _locked_open(contribution: Contribution) -> Contribution:
 
 
 def _apply(listing: Listing, values: dict) -> None:
-    for name, value in values.items():
-        if name in TEXT_FIELDS:
-            setattr(listing, name, value)
-    try:
-        listing.full_clean(exclude=["search_document"])
-    except ValidationError as exc:
-        raise ServiceError(" ".join(exc.messages)) from exc
-    listing.save()
+    """Write accepted values to the component (saving a new one) through the catalog."""
+    terms = None
     if "protocols" in values:
-        others = [t for t in listing.terms.all() if t.kind != Term.Kind.PROTOCOL]
-        protocols = list(Term.objects.filter(kind=Term.Kind.PROTOCOL, slug__in=values["protocols"]))
-        listing.terms.set([*others, *protocols])
-    listing.search_document = catalog_services.listing_search_document(listing)
-    listing.save(update_fields=["search_document"])
+        kept = listing.terms.exclude(kind=Term.Kind.PROTOCOL) if listing.pk else []
+        protocols = Term.objects.filter(kind=Term.Kind.PROTOCOL, slug__in=values["protocols"])
+        terms = [*kept, *protocols]
+    fields = {name: value for name, value in values.items() if name in TEXT_FIELDS}
+    catalog_services.listing_apply(listing=listing, terms=terms, **fields)
 
 
 @transaction.atomic
@@ -362,7 +356,6 @@ def contribution_accept(
     contribution.decision_reason = reason.strip()
     contribution.save()
     _record(contribution, actor=actor, action=Action.ACCEPTED, reason=reason.strip())
-    catalog_changed()
     return contribution
 
 
