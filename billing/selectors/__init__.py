@@ -194,19 +194,23 @@ def _plain_totals(windows: list[UsageWindow], metrics: list[Metric]) -> list[dic
                 "COUNT(DISTINCT json_extract(u.properties, %s)) FILTER (WHERE u.metric_id = %s)"
             )
             params += [f'$."{metric.unique_property}"', metric.pk]
-    cast = (
-        ("::integer", "::bigint", "::timestamptz")
-        if connection.vendor == "postgresql"
-        else ("",) * 3
-    )
-    row = f"(%s{cast[0]}, %s{cast[1]}, %s{cast[2]}, %s{cast[2]})"
-    window_params = []
-    for index, window in enumerate(windows):
-        window_params += [
-            index,
-            window.subscription.pk,
-            connection.ops.adapt_datetimefield_value(window.start),
-            connection.ops.adapt_datetimefield_value(window.end),
+    subs = [window.subscription.pk for window in windows]
+    adapt = connection.ops.adapt_datetimefield_value
+    starts = [adapt(window.start) for window in windows]
+    ends = [adapt(window.end) for window in windows]
+    if connection.vendor == "postgresql":
+        # Four arrays rather than four parameters a window: see billing.lookups.
+        table = (
+            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::timestamptz[], "
+            "%s::timestamptz[])"
+        )
+        window_params = [list(range(len(windows))), subs, starts, ends]
+    else:
+        table = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(windows))
+        window_params = [
+            value
+            for row in zip(range(len(windows)), subs, starts, ends, strict=True)
+            for value in row
         ]
     # No condition on the metric: a subscription's events are all of its listing's metrics, and
     # a list of them in the index condition makes one index descent per metric and window. The
@@ -227,7 +231,7 @@ def _plain_totals(windows: list[UsageWindow], metrics: list[Metric]) -> list[dic
             f"SELECT w.k, u.metric_id, {', '.join(columns)} FROM w JOIN {events} u ON {within} "  # noqa: S608
             "GROUP BY w.k, u.metric_id"
         )
-    sql = f"WITH w (k, sub, s, e) AS (VALUES {', '.join([row] * len(windows))}) {source}"
+    sql = f"WITH w (k, sub, s, e) AS ({table}) {source}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*window_params, *params])
         for key, metric_id, total, count, maximum, *distinct in cursor.fetchall():

@@ -96,7 +96,10 @@ def ledger_record_many(*, movements: list[Movement]) -> None:
     keys = [movement.idempotency_key for movement in movements]
     if len(set(keys)) != len(keys):
         raise ServiceError(_("The same ledger key appears twice in one batch."))
-    existing = LedgerTransaction.objects.in_bulk(keys, field_name="idempotency_key")
+    existing = {
+        record.idempotency_key: record
+        for record in LedgerTransaction.objects.filter(idempotency_key__any=keys)
+    }
     for movement in movements:
         if movement.idempotency_key in existing:
             _same(
