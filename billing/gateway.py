@@ -252,6 +252,38 @@ def payment_intent_retrieve(payment_intent_id: str) -> Charge:
     return _charge(_call(client().v1.payment_intents.retrieve, payment_intent_id))
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """What the buyer's browser needs to confirm a PaymentIntent with Stripe.js, on-session,
+    when the card's bank asks the cardholder to authenticate (3-D Secure)."""
+
+    client_secret: str
+    status: str  # requires_action (authenticate), requires_payment_method (confirm again), ...
+    payment_method: str | None
+
+
+def payment_intent_confirmation(payment_intent_id: str) -> Confirmation:
+    intent = _call(client().v1.payment_intents.retrieve, payment_intent_id)
+    error = getattr(intent, "last_payment_error", None)
+    # Stripe keeps the card of a failed off-session attempt on its error, not on the intent.
+    method = _id(intent.payment_method) or _id(getattr(error, "payment_method", None))
+    return Confirmation(
+        client_secret=intent.client_secret, status=intent.status, payment_method=method
+    )
+
+
+def payment_intent_cancel(payment_intent_id: str) -> Charge:
+    """Cancel a PaymentIntent nobody confirmed, so that it can no longer be: before another
+    attempt charges the same invoice."""
+    return _charge(
+        _call(
+            client().v1.payment_intents.cancel,
+            payment_intent_id,
+            key=f"cancel:{payment_intent_id}",
+        )
+    )
+
+
 def _charge(intent, *, code: str = "", message: str = "") -> Charge:
     error = getattr(intent, "last_payment_error", None)
     return Charge(

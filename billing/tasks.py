@@ -8,9 +8,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from billing.models import Payment, Subscription, SubscriptionEvent
+from billing.money import round_minor
 from billing.services import (
     closing,
     payments,
@@ -125,10 +127,13 @@ def payment_failed_email(payment_id: int) -> None:
         "payment": payment,
         "invoice": invoice,
         "suspended": payment.retry_at is None,
-        "amount": f"{payment.amount} {payment.currency}",
+        "amount": f"{round_minor(payment.amount, payment.currency)} {payment.currency}",
         "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
     }
     with translation.override(settings.LANGUAGE_CODE):
+        if payment.error_code == payments.AUTHENTICATION_REQUIRED:
+            path = reverse("billing:invoice_confirm_payment", args=[invoice.pk])
+            context["confirm_url"] = context["base_url"] + path
         subject = render_to_string("billing/email/payment_failed_subject.txt", context).strip()
         body = render_to_string("billing/email/payment_failed_message.txt", context)
     send_mail(subject, body, None, recipients)

@@ -221,7 +221,14 @@ def invoice_charge(*, invoice_id: int, now: datetime | None = None) -> Payment |
 
     Returns the attempt (None when there is nothing to charge: paid, void, nothing owed, or
     no card on file). An attempt left pending by a process that died is sent again first.
+    An earlier attempt still waiting for the buyer to authenticate is cancelled at Stripe
+    first, so the buyer cannot confirm it as well and pay twice.
     """
+    waiting = _awaiting_authentication(invoice_id)
+    if waiting is not None:
+        settled = _cancel_unconfirmed(waiting)
+        if settled.status == Payment.Status.SUCCEEDED:  # the buyer confirmed it just now
+            return settled
     payment = _payment_open(invoice_id=invoice_id, now=now or timezone.now())
     if payment is None:
         return None
@@ -291,19 +298,29 @@ STATUS_OF_INTENT = {
     "succeeded": Payment.Status.SUCCEEDED,
     "processing": Payment.Status.PROCESSING,
     "requires_payment_method": Payment.Status.FAILED,
+    # Off-session, the bank wants the cardholder to authenticate: failed until the buyer
+    # confirms it (payment_authentication_finish); dunning goes on meanwhile.
+    "requires_action": Payment.Status.FAILED,
     "canceled": Payment.Status.FAILED,
 }
+# Stripe's decline code when the card's bank asks for 3-D Secure on an off-session charge.
+AUTHENTICATION_REQUIRED = "authentication_required"
 
 
 def payment_apply_charge(*, payment_id: int, charge: gateway.Charge) -> Payment:
     """Apply what Stripe says of a payment's PaymentIntent (after a charge or a webhook)."""
     status = STATUS_OF_INTENT.get(charge.status, Payment.Status.PENDING)
+    code, message = charge.error_code, charge.error_message
+    if charge.status == "requires_action" or code == AUTHENTICATION_REQUIRED:
+        # Stripe declines with this code; localstripe leaves the intent waiting for the action.
+        code = AUTHENTICATION_REQUIRED
+        message = _("The card's bank asks the cardholder to confirm this payment.")
     return payment_apply(
         payment_id=payment_id,
         status=status,
         payment_intent_id=charge.id,
-        error_code=charge.error_code,
-        error_message=charge.error_message or _failure_message(charge),
+        error_code=code,
+        error_message=message or _failure_message(charge),
     )
 
 
@@ -311,6 +328,77 @@ def _failure_message(charge: gateway.Charge) -> str:
     if charge.status in ("requires_payment_method", "canceled"):
         return _("The card was declined.")
     return ""
+
+
+# --- Payments the buyer's bank wants confirmed (3-D Secure) ---------------------------------------
+
+
+def _awaiting_authentication(invoice_id: int) -> Payment | None:
+    """The invoice's latest attempt, if it failed only because the bank wants the cardholder
+    to authenticate, and the invoice is still owed."""
+    latest = (
+        Payment.objects.filter(invoice_id=invoice_id, invoice__status=Invoice.Status.ISSUED)
+        .order_by("-attempt")
+        .first()
+    )
+    if (
+        latest is None
+        or latest.status != Payment.Status.FAILED
+        or latest.error_code != AUTHENTICATION_REQUIRED
+        or not latest.stripe_payment_intent_id
+    ):
+        return None
+    return latest
+
+
+def payment_awaiting_authentication(*, invoice: Invoice) -> Payment | None:
+    """The payment of an issued invoice that its buyer can confirm now, if there is one."""
+    if invoice.status != Invoice.Status.ISSUED:
+        return None
+    return _awaiting_authentication(invoice.pk)
+
+
+def _cancel_unconfirmed(payment: Payment) -> Payment:
+    """Cancel an attempt nobody authenticated; if the buyer confirmed it meanwhile, apply that."""
+    intent = payment.stripe_payment_intent_id
+    try:
+        charge = _with_retries(lambda: gateway.payment_intent_cancel(intent))
+    except gateway.PaymentError:  # not cancellable any more: see what became of it
+        charge = _with_retries(lambda: gateway.payment_intent_retrieve(intent))
+        return payment_apply_charge(payment_id=payment.pk, charge=charge)
+    return payment_apply(
+        payment_id=payment.pk,
+        status=STATUS_OF_INTENT.get(charge.status, Payment.Status.PENDING),
+        payment_intent_id=charge.id,
+        error_code="canceled",
+        error_message=_("Not confirmed before the next attempt."),
+    )
+
+
+def _payment_to_confirm(actor: User, invoice: Invoice) -> Payment:
+    _check_billing(actor, invoice.buyer)
+    payment = payment_awaiting_authentication(invoice=invoice)
+    if payment is None:
+        raise Conflict(_("No payment of this invoice is waiting for confirmation."))
+    return payment
+
+
+def payment_authentication_start(
+    *, actor: User, invoice: Invoice
+) -> tuple[Payment, gateway.Confirmation]:
+    """What the buyer's browser needs to confirm an attempt the bank wants authenticated."""
+    payment = _payment_to_confirm(actor, invoice)
+    intent = payment.stripe_payment_intent_id
+    return payment, _with_retries(lambda: gateway.payment_intent_confirmation(intent))
+
+
+def payment_authentication_finish(*, actor: User, invoice: Invoice) -> Payment:
+    """After the buyer's browser confirmed (or failed to confirm) the attempt with Stripe:
+    apply what Stripe now says of it. A success pays the invoice, as any card payment does."""
+    payment = _payment_to_confirm(actor, invoice)
+    intent = payment.stripe_payment_intent_id
+    charge = _with_retries(lambda: gateway.payment_intent_retrieve(intent))
+    return payment_apply_charge(payment_id=payment.pk, charge=charge)
 
 
 # A payment moves forward only: a late "failed" never undoes a success.

@@ -21,6 +21,11 @@ urlpatterns = [
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/pdf/", views.invoice_pdf_download, name="invoice_pdf"),
     path("invoices/<int:pk>/csv/", views.invoice_csv, name="invoice_csv"),
+    path(
+        "invoices/<int:pk>/confirm-payment/",
+        cards.invoice_confirm_payment,
+        name="invoice_confirm_payment",
+    ),
     path("invoices/<int:pk>/paid/", views.invoice_mark_paid, name="invoice_mark_paid"),
     path("invoices/<int:pk>/close/", views.invoice_close, name="invoice_close"),
     path("invoices/<int:pk>/credit-notes/", views.credit_note_create, name="credit_note_create"),

@@ -48,7 +48,7 @@ from billing.models import (
 from billing.money import AMOUNT_DIGITS, QUANTITY_DIGITS, QUANTITY_PLACES, round_minor
 from billing.periods import local_date, local_midnight
 from billing.selectors import invoicing as documents
-from billing.services import invoicing, outcomes
+from billing.services import invoicing, outcomes, payments
 from marketplace.accounts.models import Organization
 from marketplace.accounts.policies import Permission, has_permission, organizations_for
 from marketplace.errors import ServiceError
@@ -719,9 +719,20 @@ def _render_invoice(
             "amount_due": invoicing.amount_due(invoice),
             "show_fee": _sees_fee(request, invoice, _my_organizations(request)),
             "staff_forms": _staff_forms(invoice, lines, bound) if show_staff else None,
+            "to_confirm": _payment_to_confirm(request, invoice),
         },
         status=status,
     )
+
+
+def _payment_to_confirm(request: HttpRequest, invoice: Invoice):
+    """The invoice's card payment that its bank wants the cardholder to confirm, for those who
+    manage the buyer's billing."""
+    if invoice.status != Invoice.Status.ISSUED or not has_permission(
+        request.user, invoice.buyer, Permission.MANAGE_BILLING
+    ):
+        return None
+    return payments.payment_awaiting_authentication(invoice=invoice)
 
 
 @login_required

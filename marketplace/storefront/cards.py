@@ -1,8 +1,11 @@
-"""The buyer's saved cards: the list, and adding one with Stripe Elements.
+"""The buyer's saved cards: the list, adding one with Stripe Elements, and confirming a card
+payment that the card's bank wants authenticated.
 
 The card number never reaches Precis: the page asks billing for a SetupIntent, Stripe.js
 collects the card and confirms it with Stripe, and the page then posts only the SetupIntent's
-id, from which billing saves the card's brand, last four digits and expiry.
+id, from which billing saves the card's brand, last four digits and expiry. A payment is
+confirmed the same way: Stripe.js shows the bank's 3-D Secure step, and the page then posts
+nothing but "done", after which billing reads the outcome from Stripe.
 """
 
 import functools
@@ -16,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import gateway
+from billing.models import Invoice, Payment
+from billing.selectors import invoicing as documents
 from billing.services import payments
 from billing.services.subscriptions import billing_account_for
 from marketplace.accounts.policies import Permission, has_permission
@@ -107,4 +112,49 @@ def card_remove(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         functools.partial(payments.card_remove, card_id=pk),
         _("The %(brand)s card ending in %(last4)s was removed."),
+    )
+
+
+@login_required
+def invoice_confirm_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the page that confirms the invoice's waiting payment with Stripe.js. POST (sent by
+    that page once Stripe.js is done, whatever happened): apply what Stripe says now."""
+    try:
+        invoice = documents.invoice_detail(request.user, pk)
+    except Invoice.DoesNotExist:
+        raise Http404(_("No such invoice.")) from None
+    back = redirect("billing:invoice_detail", pk=invoice.pk)
+    try:
+        if request.method == "POST":
+            payment = payments.payment_authentication_finish(actor=request.user, invoice=invoice)
+        else:
+            payment, confirmation = payments.payment_authentication_start(
+                actor=request.user, invoice=invoice
+            )
+    except (ServiceError, gateway.PaymentError) as error:
+        messages.error(request, getattr(error, "message", str(error)))
+        return back
+    if request.method == "POST":
+        if payment.status == Payment.Status.SUCCEEDED:
+            messages.success(
+                request, _("Thank you: invoice %(number)s is paid.") % {"number": invoice.number}
+            )
+        elif payment.status == Payment.Status.PROCESSING:
+            messages.info(request, _("Confirmed: the bank is still moving the money."))
+        else:
+            messages.error(
+                request,
+                _("The payment was not confirmed: %(reason)s") % {"reason": payment.error_message},
+            )
+        return back
+    return render(
+        request,
+        "storefront/billing/confirm_payment.html",
+        {
+            "invoice": invoice,
+            "payment": payment,
+            "confirmation": confirmation,
+            "stripe_js_url": gateway.stripe_js_url(),
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        },
     )

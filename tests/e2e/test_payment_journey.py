@@ -4,6 +4,10 @@ the trial converts when it ends (`close_period`), the first invoice is charged o
 shows as paid, and the vendor's payout statement of the month shows its share (499.00 less the
 10% platform fee). Screenshots of the card form, the saved card, the paid invoice and the
 payout statement.
+
+A card whose bank wants 3-D Secure (4000 0025 0000 3155): saved through the bank's step, then
+charged while the buyer is away, so the payment waits; the buyer follows the invoice's notice,
+confirms on the confirmation page through the bank's step again, and the invoice is paid.
 """
 
 from datetime import timedelta
@@ -90,3 +94,52 @@ def test_a_buyer_adds_a_card_and_the_trial_converts_and_is_paid(page, live_serve
     expect(page.get_by_test_id(f"line-{invoice.pk}")).to_contain_text(invoice.number)
     expect(page.get_by_test_id("payout-amount")).to_contain_text("449.10")
     shoot("payout-statement")
+
+
+def _add_card(page, live_server, number: str) -> None:
+    page.goto(live_server.url + reverse("billing:card_list"))
+    form = page.locator("#card-form")
+    form.get_by_placeholder("number").fill(number)
+    form.get_by_placeholder("exp_month").fill("12")
+    form.get_by_placeholder("exp_year").fill("31")
+    form.get_by_placeholder("cvc").fill("123")
+    form.get_by_placeholder("postal_code").fill("200000")
+    form.get_by_role("button", name="Save card").click()
+
+
+def test_a_payment_the_bank_wants_confirmed_waits_for_the_buyer_who_confirms_it(
+    page, live_server, trial, shoot
+):
+    subscription, buyer_user, _vendor_user = trial
+    sign_in(page, live_server, buyer_user)
+    _add_card(page, live_server, "4000002500003155")
+    page.get_by_role("button", name="Complete authentication").click()  # the bank's step
+    expect(page.get_by_role("status")).to_contain_text("ending in 3155 saved")
+
+    call_command(
+        "close_period", "--as-of", (subscription.trial_ends_at + timedelta(minutes=1)).isoformat()
+    )
+    tasks.invoices_collect()  # off-session: the bank's step cannot be shown, so it waits
+    invoice = Invoice.objects.get(subscription=subscription)
+    assert invoice.status == Invoice.Status.ISSUED
+
+    page.goto(live_server.url + reverse("billing:invoice_detail", args=[invoice.pk]))
+    notice = page.get_by_test_id("confirm-payment-notice")
+    expect(notice).to_contain_text("Your bank asks you to confirm this payment.")
+    expect(notice).to_contain_text("499.00")
+    shoot("payment-to-confirm")
+    notice.get_by_role("link", name="Confirm payment").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm a card payment")
+    expect(page.get_by_test_id("payment-facts")).to_contain_text("···· 3155")
+    shoot("confirm-payment")
+    page.get_by_role("button", name="Confirm payment").click()
+    page.get_by_role("button", name="Complete authentication").click()
+
+    expect(page.get_by_role("status")).to_contain_text(f"invoice {invoice.number} is paid")
+    expect(page.locator("main")).to_contain_text("Paid")
+    expect(page.get_by_test_id("confirm-payment-notice")).to_have_count(0)
+    shoot("payment-confirmed")
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert invoice.payments.get().status == Payment.Status.SUCCEEDED
