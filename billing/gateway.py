@@ -166,6 +166,18 @@ def payment_method_attach(*, payment_method_id: str, customer_id: str) -> Card:
     return _card(method)
 
 
+def payment_method_detach(payment_method_id: str) -> None:
+    """Take a removed card off its customer at Stripe, so it can never be charged again.
+    Detaching a card already detached changes nothing."""
+    if payment_method_retrieve(payment_method_id).customer is None:
+        return
+    _call(
+        client().v1.payment_methods.detach,
+        payment_method_id,
+        key=f"detach:{payment_method_id}",
+    )
+
+
 def payment_method_retrieve(payment_method_id: str) -> Card:
     return _card(_call(client().v1.payment_methods.retrieve, payment_method_id))
 

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from billing import gateway
 from billing.models import Payment, Subscription, SubscriptionEvent
 from billing.money import round_minor
 from billing.services import (
@@ -97,6 +98,19 @@ def stripe_event_process(event_id: int) -> None:
         and not stripe_event_process.request.is_eager
     ):
         raise stripe_event_process.retry(countdown=30 * event.attempts)
+
+
+@shared_task(
+    autoretry_for=(gateway.PaymentError,),
+    retry_backoff=60,
+    retry_kwargs={"max_retries": 8},
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def card_detach(card_id: int) -> None:
+    """Detach a card the buyer removed from its customer at Stripe (Stripe unreachable: later)."""
+    payments.card_detach(card_id=card_id)
 
 
 @shared_task(ignore_result=True, soft_time_limit=540, time_limit=600)

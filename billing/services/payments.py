@@ -156,16 +156,26 @@ def card_remove(
 ) -> PaymentMethod:
     """Stop using a saved card. Removing the default makes the newest other card the default;
     without one, invoices wait for a bank transfer and a trial needs invoice terms to convert.
-    The card stays at Stripe (detaching it there changes nothing Precis charges)."""
+    Once this commits, a task detaches the card from the customer at Stripe (card_detach)."""
+    from billing import tasks  # tasks import the services
+
     card = _own_card(actor, organization, card_id)
     card.removed_at = now or timezone.now()
     card.save(update_fields=["removed_at"])
+    transaction.on_commit(lambda: tasks.card_detach.delay(card.pk))
     account = BillingAccount.objects.select_for_update().get(pk=card.account_id)
     if account.default_card_id == card.pk:
         account.default_card = account.cards.filter(removed_at__isnull=True).first()
         account.has_payment_method = account.default_card is not None
         account.save(update_fields=["default_card", "has_payment_method"])
     return card
+
+
+def card_detach(*, card_id: int) -> None:
+    """Detach a removed card at Stripe (asked again on a timeout; harmless twice)."""
+    card = PaymentMethod.objects.filter(pk=card_id, removed_at__isnull=False).first()
+    if card is not None:
+        _with_retries(lambda: gateway.payment_method_detach(card.stripe_id))
 
 
 # --- Collecting invoices --------------------------------------------------------------------------

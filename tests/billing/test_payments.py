@@ -276,3 +276,20 @@ def test_a_card_of_another_organization_cannot_be_touched(stripe_server, invoice
     assert refused.value.status_code == 404
     card.refresh_from_db()
     assert card.removed_at is None
+
+
+def test_a_removed_card_is_detached_at_stripe_once_the_removal_commits(
+    stripe_server, invoice, buyer_owner, django_capture_on_commit_callbacks
+):
+    card = _save_card(buyer_owner, invoice.buyer, OK_CARD)
+    assert payments.gateway.payment_method_retrieve(card.stripe_id).customer is not None
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        payments.card_remove(actor=buyer_owner, organization=invoice.buyer, card_id=card.pk)
+        # Until the removal commits, Stripe is not asked.
+        assert payments.gateway.payment_method_retrieve(card.stripe_id).customer is not None
+    assert len(callbacks) == 1
+
+    assert payments.gateway.payment_method_retrieve(card.stripe_id).customer is None
+    payments.card_detach(card_id=card.pk)  # again: nothing to do, no error
+    assert payments.gateway.payment_method_retrieve(card.stripe_id).customer is None
