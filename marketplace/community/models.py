@@ -80,6 +80,7 @@ class Contribution(models.Model):
         ACCEPTED = "accepted", _("Accepted")  # applied to the component; its author is credited
         REJECTED = "rejected", _("Rejected")  # refused with a reason; nothing changed
         HIDDEN = "hidden", _("Hidden")  # removed by a moderator after an abuse report
+        WITHDRAWN = "withdrawn", _("Withdrawn")  # taken back by its author before a decision
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
@@ -116,8 +117,10 @@ class Contribution(models.Model):
 
     @property
     def title(self) -> str:
+        """The component's name: the one it edits (as named now; a proposed new name shows in
+        the diff), or the one it proposes. Lists load `listing` with the contribution."""
         if self.listing_id and self.kind == self.Kind.EDIT:
-            return str(self.proposed.get("name") or self.original.get("name") or "")
+            return self.listing.name
         return str(self.proposed.get("name", ""))
 
 
@@ -191,6 +194,7 @@ class CommunityEvent(models.Model):
         REPORTED = "reported", _("Reported")
         HIDDEN = "hidden", _("Hidden after a report")
         DISMISSED = "dismissed", _("Report dismissed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="events")
     comment = models.ForeignKey(

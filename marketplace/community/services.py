@@ -242,6 +242,7 @@ def contribution_propose_new(*, actor: User, summary: str, values: dict) -> Cont
         original={},
     )
     _record(contribution, actor=actor, action=Action.PROPOSED)
+    _notify(contribution, Action.PROPOSED)
     return contribution
 
 
@@ -270,6 +271,7 @@ def contribution_propose_edit(
         original={name: current.get(name, "") for name in changed},
     )
     _record(contribution, actor=actor, action=Action.PROPOSED)
+    _notify(contribution, Action.PROPOSED)
     return contribution
 
 
@@ -350,12 +352,54 @@ def contribution_accept(
         contribution.listing = listing
     else:
         listing = Listing.objects.select_for_update().get(pk=contribution.listing_id)
+        _check_still_current(contribution, listing)
         _apply(listing, _clean_values(contribution.proposed))
     contribution.status = Contribution.Status.ACCEPTED
     contribution.decided_by, contribution.decided_at = actor, now
     contribution.decision_reason = reason.strip()
     contribution.save()
     _record(contribution, actor=actor, action=Action.ACCEPTED, reason=reason.strip())
+    _notify(contribution, Action.ACCEPTED)
+    return contribution
+
+
+def _check_still_current(contribution: Contribution, listing: Listing) -> None:
+    """Refuse an edit whose fields changed on the component since it was proposed (by another
+    accepted edit or by the vendor): accepting it would silently undo that change."""
+    current = component_values(listing)
+    moved = [
+        str(PROPOSABLE_FIELDS[name])
+        for name, value in contribution.proposed.items()
+        if current.get(name) != contribution.original.get(name) and current.get(name) != value
+    ]
+    if moved:
+        raise Conflict(
+            _(
+                "Since this proposal, the component's %(fields)s changed: accepting it would "
+                "undo that change. Ask the contributor to propose again from the current values."
+            )
+            % {"fields": ", ".join(moved)},
+            code="stale",
+        )
+
+
+def _notify(contribution: Contribution, action: str) -> None:
+    """Email the moderators about a proposal, or its author about a decision, once committed."""
+    from marketplace.community import tasks  # tasks import the services
+
+    transaction.on_commit(lambda: tasks.contribution_notify.delay(contribution.pk, action))
+
+
+@transaction.atomic
+def contribution_withdraw(*, actor: User, contribution: Contribution) -> Contribution:
+    """The author takes back an open proposal; nothing changes on the component."""
+    if actor.pk != contribution.author_id:
+        raise ServiceError(_("Only its author can withdraw a proposal."), status_code=403)
+    contribution = _locked_open(contribution)
+    contribution.status = Contribution.Status.WITHDRAWN
+    contribution.decided_at = timezone.now()
+    contribution.save(update_fields=["status", "decided_at"])
+    _record(contribution, actor=actor, action=Action.WITHDRAWN)
     return contribution
 
 
@@ -370,6 +414,7 @@ def contribution_reject(*, actor: User, contribution: Contribution, reason: str)
     contribution.decision_reason = reason.strip()
     contribution.save()
     _record(contribution, actor=actor, action=Action.REJECTED, reason=reason.strip())
+    _notify(contribution, Action.REJECTED)
     return contribution
 
 

@@ -43,6 +43,11 @@ urlpatterns = [
         {"decision": "reject"},
         name="contribution_reject",
     ),
+    path(
+        "contributions/<int:pk>/withdraw/",
+        views.contribution_withdraw,
+        name="contribution_withdraw",
+    ),
     path("contributions/<int:pk>/report/", views.report, name="report"),
     path(
         "contributions/<int:pk>/comments/<int:comment_id>/report/",

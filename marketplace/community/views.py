@@ -262,6 +262,19 @@ def contribution_decide(request: HttpRequest, pk: int, decision: str) -> HttpRes
 
 @login_required
 @require_POST
+def contribution_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    contribution = get_object_or_404(Contribution, pk=pk)
+    try:
+        services.contribution_withdraw(actor=request.user, contribution=contribution)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your proposal is withdrawn; nothing changed."))
+    return redirect("community:contribution", pk=pk)
+
+
+@login_required
+@require_POST
 def report(request: HttpRequest, pk: int, comment_id: int | None = None) -> HttpResponse:
     contribution = get_object_or_404(Contribution, pk=pk)
     comment = (

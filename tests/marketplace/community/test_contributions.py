@@ -17,7 +17,7 @@ from marketplace.community.models import (
     Contribution,
     Maintainer,
 )
-from marketplace.errors import ServiceError
+from marketplace.errors import Conflict, ServiceError
 from tests.factories import UserFactory
 
 NEW = {
@@ -248,3 +248,94 @@ def test_new_accounts_may_post_only_one_link(contributor):
         services.comment_add(actor=contributor, contribution=contribution, body=links)
     contributor.date_joined = timezone.now() - timedelta(days=30)
     services.comment_add(actor=contributor, contribution=contribution, body=links)
+
+
+def test_an_edit_made_stale_by_another_is_refused_and_changes_nothing(
+    contributor, staff, component
+):
+    first = services.contribution_propose_edit(
+        actor=contributor,
+        listing=component,
+        summary="Clearer.",
+        values={"description": "Polls holding registers."},
+    )
+    other = UserFactory()
+    second = services.contribution_propose_edit(
+        actor=other,
+        listing=component,
+        summary="Mine.",
+        values={"description": "Polls input registers.", "tagline": "A Modbus poller"},
+    )
+    services.contribution_accept(actor=staff, contribution=second)
+
+    with pytest.raises(Conflict) as refused:
+        services.contribution_accept(actor=staff, contribution=first)
+
+    assert "Description" in refused.value.message
+    component.refresh_from_db()
+    assert component.description == "Polls input registers."
+    first.refresh_from_db()
+    assert first.status == Contribution.Status.OPEN  # still open: a moderator may reject it
+    services.contribution_reject(actor=staff, contribution=first, reason="Overtaken.")
+
+
+def test_an_edit_whose_other_fields_did_not_move_is_still_accepted(contributor, staff, component):
+    tagline = services.contribution_propose_edit(
+        actor=contributor, listing=component, summary="Shorter.", values={"tagline": "Modbus"}
+    )
+    services.contribution_accept(
+        actor=staff,
+        contribution=services.contribution_propose_edit(
+            actor=UserFactory(),
+            listing=component,
+            summary="Clearer.",
+            values={"description": "Polls holding registers."},
+        ),
+    )
+    services.contribution_accept(actor=staff, contribution=tagline)
+    component.refresh_from_db()
+    assert (component.tagline, component.description) == ("Modbus", "Polls holding registers.")
+
+
+def test_the_author_withdraws_an_open_proposal(client, contributor, staff, component):
+    proposal = services.contribution_propose_edit(
+        actor=contributor, listing=component, summary="Oops.", values={"tagline": "Modbus"}
+    )
+    page = reverse("community:contribution", args=[proposal.pk])
+    withdraw = reverse("community:contribution_withdraw", args=[proposal.pk])
+    client.force_login(UserFactory())
+    assert withdraw not in client.get(page).content.decode()
+    answer = client.post(withdraw, follow=True)
+    assert "Only its author" in answer.content.decode()
+
+    client.force_login(contributor)
+    assert withdraw in client.get(page).content.decode()
+    answer = client.post(withdraw, follow=True)
+    assert "withdrawn" in answer.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == Contribution.Status.WITHDRAWN
+    assert proposal.events.filter(action=CommunityEvent.Action.WITHDRAWN).exists()
+    with pytest.raises(Conflict):  # a moderator can no longer accept it
+        services.contribution_accept(actor=staff, contribution=proposal)
+    component.refresh_from_db()
+    assert component.tagline != "Modbus"
+
+
+def test_moderators_hear_of_proposals_and_authors_of_decisions(
+    contributor, staff, component, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = services.contribution_propose_edit(
+            actor=contributor, listing=component, summary="Clearer.", values={"tagline": "Modbus"}
+        )
+    (to_staff,) = mailoutbox
+    assert to_staff.to == [staff.email]
+    assert to_staff.subject == "New community proposal: ModbusLink"
+    assert reverse("community:contribution", args=[proposal.pk]) in to_staff.body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contribution_reject(actor=staff, contribution=proposal, reason="Too short.")
+    to_author = mailoutbox[-1]
+    assert to_author.to == [contributor.email]
+    assert to_author.subject == "Your proposal for ModbusLink was not accepted"
+    assert "Too short." in to_author.body
