@@ -384,7 +384,8 @@ def _check_still_current(contribution: Contribution, listing: Listing) -> None:
 
 
 def _notify(contribution: Contribution, action: str) -> None:
-    """Email the moderators about a proposal, or its author about a decision, once committed."""
+    """Email the moderators about a proposal or a report, or its author about a decision, once
+    this transaction commits."""
     from marketplace.community import tasks  # tasks import the services
 
     transaction.on_commit(lambda: tasks.contribution_notify.delay(contribution.pk, action))
@@ -441,6 +442,7 @@ def abuse_report(
     _record(
         contribution, actor=actor, action=Action.REPORTED, reason=reason.strip(), comment=comment
     )
+    _notify(contribution, Action.REPORTED)
     return report
 
 

@@ -18,13 +18,13 @@ from marketplace.community.models import CommunityEvent, Contribution
     ignore_result=True,
 )
 def contribution_notify(contribution_id: int, action: str) -> None:
-    """A new proposal, to the moderators; a decision on one, to its author."""
+    """A new proposal or an abuse report, to the moderators; a decision, to the author."""
     contribution = (
         Contribution.objects.select_related("author", "listing").filter(pk=contribution_id).first()
     )
     if contribution is None:
         return
-    if action == CommunityEvent.Action.PROPOSED:
+    if action in (CommunityEvent.Action.PROPOSED, CommunityEvent.Action.REPORTED):
         recipients = staff_emails()
     else:
         recipients = [contribution.author.email]
@@ -33,7 +33,13 @@ def contribution_notify(contribution_id: int, action: str) -> None:
         context = {
             "contribution": contribution,
             "action": action,
-            "url": base_url + reverse("community:contribution", args=[contribution.pk]),
+            "url": base_url
+            + reverse(
+                "community:moderation"
+                if action == CommunityEvent.Action.REPORTED
+                else "community:contribution",
+                args=[] if action == CommunityEvent.Action.REPORTED else [contribution.pk],
+            ),
         }
         subject = render_to_string("community/email/contribution_subject.txt", context).strip()
         body = render_to_string("community/email/contribution_message.txt", context)

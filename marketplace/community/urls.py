@@ -28,6 +28,11 @@ urlpatterns = [
         views.sbom_upload,
         name="sbom_upload",
     ),
+    path(
+        "components/<slug:slug>/versions/<int:version_id>/sbom.json",
+        views.sbom_download,
+        name="sbom_download",
+    ),
     path("components/<slug:slug>/review/", views.review, name="review"),
     path("contributions/<int:pk>/", views.contribution_detail, name="contribution"),
     path("contributions/<int:pk>/comments/", views.comment_add, name="comment_add"),

@@ -3,7 +3,7 @@ and the moderators' queue. Each view parses, calls one service or selector, and 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from marketplace.community.forms import (
     SbomForm,
     VersionForm,
 )
-from marketplace.community.models import AbuseReport, Comment, Contribution
+from marketplace.community.models import AbuseReport, Comment, Contribution, Sbom
 from marketplace.errors import ServiceError
 
 
@@ -115,6 +115,18 @@ def sbom_upload(request: HttpRequest, slug: str, version_id: int) -> HttpRespons
             )
             return redirect(f"{reverse('community:component', args=[slug])}#version-{version.pk}")
     return _component_page(request, slug, status=400, sbom_form=form, sbom_version=version.pk)
+
+
+def sbom_download(request: HttpRequest, slug: str, version_id: int) -> FileResponse:
+    """The SBOM of a published component's version, as it was uploaded (checked whole first)."""
+    listing = _public_component(slug)
+    sbom = get_object_or_404(
+        Sbom.objects.select_related("version"), version__pk=version_id, version__listing=listing
+    )
+    name = f"{listing.slug}-{sbom.version.version}.{sbom.format}.json"
+    return FileResponse(
+        sbom.document.open("rb"), as_attachment=True, filename=name, content_type="application/json"
+    )
 
 
 @login_required

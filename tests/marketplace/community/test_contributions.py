@@ -339,3 +339,19 @@ def test_moderators_hear_of_proposals_and_authors_of_decisions(
     assert to_author.to == [contributor.email]
     assert to_author.subject == "Your proposal for ModbusLink was not accepted"
     assert "Too short." in to_author.body
+
+
+def test_reports_reach_the_moderators_by_email_in_plain_text(
+    contributor, staff, component, mailoutbox, django_capture_on_commit_callbacks
+):
+    component.name = "Modbus & MQTT <Link>"
+    component.save(update_fields=["name"])
+    proposal = services.contribution_propose_edit(
+        actor=contributor, listing=component, summary="Clearer.", values={"tagline": "Modbus"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.abuse_report(actor=UserFactory(), contribution=proposal, reason="Spam link.")
+    (email,) = mailoutbox
+    assert email.to == [staff.email]
+    assert email.subject == "Reported for moderation: Modbus & MQTT <Link>"  # not &amp;
+    assert reverse("community:moderation") in email.body

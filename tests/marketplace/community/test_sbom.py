@@ -95,3 +95,24 @@ def test_the_page_shows_the_refusal_and_then_the_summary(client, contributor, ve
     assert "SBOM for 2.3.0 saved: 2 packages." in page
     assert "gopkg.in/yaml.v3" in page
     assert "MIT AND Apache-2.0" in page
+
+
+def test_anyone_downloads_the_sbom_as_uploaded(client, contributor, version):
+    Maintainer.objects.create(listing=version.listing, user=contributor)
+    document = upload(spdx())
+    sbom = services.sbom_upload(actor=contributor, version=version, upload=document)
+    url = reverse("community:sbom_download", args=[version.listing.slug, version.pk])
+    page = client.get(reverse("community:component", args=[version.listing.slug]))
+    assert url in page.content.decode()
+    assert sbom.sha256 in page.content.decode()
+
+    response = client.get(url)  # signed out
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == ('attachment; filename="modbuslink-2.3.0.spdx.json"')
+    document.seek(0)
+    assert b"".join(response.streaming_content) == document.read()
+    version.listing.status = version.listing.Status.DRAFT
+    version.listing.save(update_fields=["status"])
+    assert client.get(url).status_code == 404  # only published components are public
