@@ -14,6 +14,7 @@ from wagtail.models import Locale, Page
 
 from cms.blocks import catalog_sources
 from marketplace.catalog import selectors as catalog
+from marketplace.catalog.freshness import catalog_changed
 from marketplace.catalog.models import Listing
 
 
@@ -90,11 +91,13 @@ class SiteMenus:
 
 
 def menus_changed() -> None:
-    """Forget the cached menus (called when a menu or a page changes)."""
+    """Forget the cached menus (called when a menu or a page changes), and the catalog pages
+    cached whole for visitors, which show them (on commit)."""
     try:
         cache.incr(MENUS_VERSION_KEY)
     except ValueError:
         cache.set(MENUS_VERSION_KEY, 1, None)
+    catalog_changed()
 
 
 def site_menus(language: str) -> SiteMenus:

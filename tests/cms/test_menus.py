@@ -78,3 +78,14 @@ def test_a_menu_link_to_an_unpublished_page_is_left_out(client, cms_content):
     NewsIndexPage.objects.get(locale__language_code="en").unpublish()
     selectors.menus_changed()
     assert 'href="/news/"' not in client.get("/").content.decode()
+
+
+def test_the_catalog_cached_for_visitors_shows_a_changed_menu(
+    client, cms_content, django_capture_on_commit_callbacks
+):
+    assert "Status page" not in client.get("/catalog/").content.decode()  # cached whole now
+    menu = Menu.objects.get(locale__language_code="en", placement="footer", position=1)
+    MenuItem.objects.create(menu=menu, label="Status page", link_url="https://status.example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        selectors.menus_changed()
+    assert "Status page" in client.get("/catalog/").content.decode()
