@@ -106,6 +106,28 @@ def migrated_data(transactional_db):
         ContentType.objects.clear_cache()
 
 
+@pytest.fixture(scope="class")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """The full demo (`seed_demo`, seconds per run) seeded once for a whole test class.
+
+    The seed runs inside a transaction that stays open while the class's tests run and is rolled
+    back after the last one, the way Django's setUpTestData shares data: each test's own `db`
+    transaction becomes a savepoint inside it, so whatever a test changes is undone before the
+    next test, and the modules after this class find the database exactly as migrate left it.
+    For `db` tests only: a transactional test (live server, worker) cannot see the open
+    transaction, and its flush would end it.
+    """
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo")
+        # Between set-up and tear-down, tests reach the database only through their own mark.
+        with django_db_blocker.block():
+            yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture(scope="session")
 def localstripe_url():
     """localstripe (billing/stripe_local.py) started for this test run on a free port of

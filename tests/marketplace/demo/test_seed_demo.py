@@ -51,51 +51,6 @@ def _snapshot():
     }
 
 
-def test_seed_demo_twice_leaves_the_same_data():
-    call_command("seed_demo")
-    first = _snapshot()
-    call_command("seed_demo")
-    assert _snapshot() == first
-    assert {"buyer@demo.test", "vendor@demo.test", "staff@demo.test"} <= {
-        email for email, *_ in first["users"]
-    }
-
-
-def test_demo_catalog_is_large_and_varied_enough_to_explore():
-    call_command("seed_demo")
-    published = Listing.objects.filter(status="published")
-    assert published.count() >= 40
-    assert published.values("vendor").distinct().count() >= 8
-    assert published.filter(kind="component").count() >= 10
-    assert all(listing.images.exists() for listing in published)
-    assert ListingVersion.objects.count() >= 40
-    assert Review.objects.count() >= 8
-
-
-def test_demo_solutions_have_plans_and_the_demo_buyer_a_trial_with_usage():
-    from django.utils import timezone
-
-    call_command("seed_demo")
-    solutions = Listing.objects.filter(status="published", kind="solution")
-    assert all(listing.plans.filter(is_published=True).exists() for listing in solutions)
-    trial = Subscription.objects.get(buyer__slug="huaxin-precision", status="trialing")
-    assert trial.status == "trialing"
-    summary = selectors.usage_summary(trial, now=timezone.now())
-    assert all(metric["quantity"] != "0" for metric in summary["metrics"])
-    assert summary["would_have_paid"]["total"] != "0.00"
-
-
-def test_demo_accounts_sign_in_with_the_demo_password(monkeypatch):
-    monkeypatch.setenv("PRECIS_DEMO_PASSWORD", "another-demo-secret")
-    call_command("seed_demo")
-    client = Client()
-    response = client.post(
-        "/accounts/login/", {"login": "buyer@demo.test", "password": "another-demo-secret"}
-    )
-    assert response.status_code == 302
-    assert "_auth_user_id" in client.session
-
-
 def test_seed_demo_refuses_under_production_settings(settings):
     settings.PRECIS_ENVIRONMENT = "production"
     with pytest.raises(CommandError, match="refuses to run under production"):
@@ -103,19 +58,61 @@ def test_seed_demo_refuses_under_production_settings(settings):
     assert not User.objects.exists()
 
 
-def test_the_demo_buyer_pays_for_a_plan_with_closed_periods_and_an_open_statement():
-    from billing.models import Invoice, OutcomeStatement, Payout
+# Seeding takes seconds: the tests below share one seed of the empty database (`seeded_demo`),
+# rolled back after the class; whatever a test changes is undone before the next one.
+@pytest.mark.usefixtures("seeded_demo")
+class TestTheSeededDemo:
+    def test_seed_demo_twice_leaves_the_same_data(self):
+        first = _snapshot()  # after the first run, on the empty database
+        call_command("seed_demo")  # the second run
+        assert _snapshot() == first
+        assert {"buyer@demo.test", "vendor@demo.test", "staff@demo.test"} <= {
+            email for email, *_ in first["users"]
+        }
 
-    call_command("seed_demo")
-    call_command("seed_demo")  # idempotent
-    paid = Subscription.objects.get(buyer__slug="huaxin-precision", status="active")
-    statuses = list(paid.invoices.order_by("period_end").values_list("status", flat=True))
-    assert statuses == [Invoice.Status.PAID, Invoice.Status.ISSUED, Invoice.Status.DRAFT]
-    open_statement = paid.outcome_statements.get(status=OutcomeStatement.Status.OPEN)
-    assert open_statement.lines.filter(baseline__isnull=False).exists()  # scrap against baseline
-    assert paid.outcome_statements.filter(status=OutcomeStatement.Status.SETTLED).count() == 1
-    # The vendor's payout statement holds the paid invoice, once.
-    first = paid.invoices.order_by("period_end").first()
-    (payout,) = Payout.objects.filter(vendor=paid.plan_version.plan.listing.vendor)
-    assert list(payout.lines.values_list("invoice", flat=True)) == [first.pk]
-    assert payout.amount == first.total - first.platform_fee
+    def test_demo_catalog_is_large_and_varied_enough_to_explore(self):
+        published = Listing.objects.filter(status="published")
+        assert published.count() >= 40
+        assert published.values("vendor").distinct().count() >= 8
+        assert published.filter(kind="component").count() >= 10
+        assert all(listing.images.exists() for listing in published)
+        assert ListingVersion.objects.count() >= 40
+        assert Review.objects.count() >= 8
+
+    def test_demo_solutions_have_plans_and_the_demo_buyer_a_trial_with_usage(self):
+        from django.utils import timezone
+
+        solutions = Listing.objects.filter(status="published", kind="solution")
+        assert all(listing.plans.filter(is_published=True).exists() for listing in solutions)
+        trial = Subscription.objects.get(buyer__slug="huaxin-precision", status="trialing")
+        assert trial.status == "trialing"
+        summary = selectors.usage_summary(trial, now=timezone.now())
+        assert all(metric["quantity"] != "0" for metric in summary["metrics"])
+        assert summary["would_have_paid"]["total"] != "0.00"
+
+    def test_demo_accounts_sign_in_with_the_demo_password(self, monkeypatch):
+        monkeypatch.setenv("PRECIS_DEMO_PASSWORD", "another-demo-secret")
+        # Seeding again with another password sets it (a re-run takes a fraction of the first).
+        call_command("seed_demo")
+        client = Client()
+        response = client.post(
+            "/accounts/login/", {"login": "buyer@demo.test", "password": "another-demo-secret"}
+        )
+        assert response.status_code == 302
+        assert "_auth_user_id" in client.session
+
+    def test_the_demo_buyer_pays_for_a_plan_with_closed_periods_and_an_open_statement(self):
+        from billing.models import Invoice, OutcomeStatement, Payout
+
+        call_command("seed_demo")  # idempotent: the second run, after the shared first one
+        paid = Subscription.objects.get(buyer__slug="huaxin-precision", status="active")
+        statuses = list(paid.invoices.order_by("period_end").values_list("status", flat=True))
+        assert statuses == [Invoice.Status.PAID, Invoice.Status.ISSUED, Invoice.Status.DRAFT]
+        open_statement = paid.outcome_statements.get(status=OutcomeStatement.Status.OPEN)
+        assert open_statement.lines.filter(baseline__isnull=False).exists()  # scrap vs baseline
+        assert paid.outcome_statements.filter(status=OutcomeStatement.Status.SETTLED).count() == 1
+        # The vendor's payout statement holds the paid invoice, once.
+        first = paid.invoices.order_by("period_end").first()
+        (payout,) = Payout.objects.filter(vendor=paid.plan_version.plan.listing.vendor)
+        assert list(payout.lines.values_list("invoice", flat=True)) == [first.pk]
+        assert payout.amount == first.total - first.platform_fee
