@@ -87,6 +87,8 @@ class Subscription(models.Model):
     # and the next one on 31 March); set when the subscription is first paid for.
     period_anchor = models.DateField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # When it was last paused; kept after it resumes, so that the period close invoices the
+    # usage up to the pause even when the pause ended before a close ran.
     paused_at = models.DateTimeField(null=True, blank=True)
     # Set when every retry of a failed payment failed too: no entitlement (telemetry is still
     # stored) until an invoice is paid (billing.services.dunning).

@@ -10,7 +10,8 @@ subscriptions locked:
   advance (unless the subscription ends), pending prorations, and adjustments for usage that
   arrived late for earlier periods; when the plan charges for outcomes, an outcome statement
   opens and the invoice waits, as a draft, until the statement settles;
-- a subscription canceled mid-period is invoiced for its usage up to the cancellation.
+- a subscription canceled mid-period is invoiced for its usage up to the cancellation, and
+  one paused mid-period for its usage up to the pause.
 
 `Subscription.closed_through` records how far a subscription has been invoiced, and an invoice
 is unique per subscription and period end, so running the close again, or twice at once, or
@@ -111,8 +112,15 @@ def due_for_close(now: datetime) -> list[int]:
         closed_through__isnull=False,
         closed_through__lt=F("ended_at"),
     )
+    paused = Q(
+        closed_through__isnull=False,
+        closed_through__lt=F("paused_at"),
+        paused_at__lte=now,
+    )
     return list(
-        Subscription.objects.filter(billable | ended).order_by("pk").values_list("pk", flat=True)
+        Subscription.objects.filter(billable | ended | paused)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -172,6 +180,12 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
     sub = subscription
     if sub.started_at > now:  # a close "as of" a past instant leaves later subscriptions alone
         return boundaries, events
+    paused = sub.paused_at
+    if paused is not None and paused <= now and sub.closed_through and sub.closed_through < paused:
+        # Usage up to a pause, whether it is still paused or resumed since (a new period
+        # started then): nothing is owed in advance while paused.
+        boundaries.append(_Boundary(sub, sub.closed_through, paused, None))
+        sub.closed_through = paused
     if sub.status in BILLABLE and (
         sub.closed_through is None or sub.closed_through < sub.current_period_start
     ):
@@ -333,6 +347,7 @@ PLANNED = ("status", "current_period_start", "current_period_end", "ended_at", "
 # the periods and due dates): loading every column was a tenth of the close's Python.
 LOADED = (
     *PLANNED,
+    "paused_at",
     "buyer__time_zone",
     "plan_version_id",
     "started_at",

@@ -215,9 +215,7 @@ def subscription_resume(
         raise ServiceError(
             _("Add a card or accept invoice terms to resume."), code="payment_method_required"
         )
-    _activate(subscription, now)
-    subscription.paused_at = None
-    subscription.save()
+    _activate(subscription, now)  # paused_at stays: the close invoices usage up to it
     _log(subscription, SubscriptionEvent.Action.RESUMED, actor, now)
     return subscription
 

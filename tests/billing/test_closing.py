@@ -331,3 +331,39 @@ def test_staff_mark_paid_void_and_credit(listing, basic, buyer, buyer_owner):
     assert selectors.ledger_balance("platform_fees", currency="CNY") == D("-20.00")
     with pytest.raises(ServiceError):
         invoicing.invoice_close(actor=staff, invoice=invoice, status="void", reason="late")
+
+
+@pytest.fixture
+def metered(listing, metrics):
+    """100.00 a month and 0.05 per inspection."""
+    plan = Plan.objects.create(listing=listing, name="Metered", is_published=True, position=2)
+    version = PlanVersion.objects.create(plan=plan, number=1, recurring_amount=D("100.00"))
+    MeteredCharge.objects.create(
+        version=version, metric=metrics["inspections"], unit_price=D("0.05")
+    )
+    return plan
+
+
+@pytest.mark.parametrize("closed_while_paused", [True, False])
+def test_usage_before_a_pause_is_invoiced_whether_or_not_a_close_ran_during_it(
+    metered, buyer, buyer_owner, closed_while_paused
+):
+    sub = start(metered, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))  # the first month's fee
+    # 300 inspections before the pause: 300 x 0.05 = 15.00.
+    ingest(sub, buyer_owner, [("a", "inspections", "300", at(10, 20))], now=at(10, 20, 1))
+    sub = subscriptions.subscription_pause(actor=buyer_owner, subscription=sub, now=at(10, 25))
+    if closed_while_paused:
+        period_close(now=at(11, 10))  # its period ends while paused
+    sub = subscriptions.subscription_resume(actor=buyer_owner, subscription=sub, now=at(11, 15, 8))
+    period_close(now=at(11, 15, 9))
+
+    paused = Invoice.objects.get(subscription=sub, period_end=at(10, 25))
+    assert (paused.period_start, paused.status) == (at(10, 10), Invoice.Status.ISSUED)
+    assert [(k, a) for k, _d, a in lines_of(paused)] == [("metered", D("15.00"))]  # no fee
+    # Resumed: a new month from 15 November, its fee in advance; nothing for the paused days.
+    resumed = Invoice.objects.get(subscription=sub, period_end=at(11, 15))
+    assert [(k, a) for k, _d, a in lines_of(resumed)] == [("recurring", D("100.00"))]
+    assert Invoice.objects.filter(subscription=sub).count() == 3
+    period_close(now=at(11, 15, 9))  # again: nothing more
+    assert Invoice.objects.filter(subscription=sub).count() == 3
