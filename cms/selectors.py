@@ -119,7 +119,9 @@ def site_menus(language: str) -> SiteMenus:
     footer: list[MenuColumn] = []
     for menu in rows:
         links = tuple(
-            MenuLink(item.label, url) for item in menu.items.all() if (url := _item_url(item))
+            MenuLink(item.label, url)
+            for item in menu.items.all()
+            if (url := _item_url(item, menu.locale_id))
         )
         placement = header if menu.placement == Menu.Placement.HEADER else footer
         placement.append(MenuColumn(menu.title, links))
@@ -128,12 +130,25 @@ def site_menus(language: str) -> SiteMenus:
     return menus
 
 
-def _item_url(item) -> str:
+def _item_url(item, locale_id: int) -> str:
     if item.link_page is not None:
-        if not item.link_page.live:
+        page = page_in_locale(item.link_page, locale_id)
+        if not page.live:
             return ""
-        return item.link_page.get_url() or ""
+        return page.get_url() or ""
     return item.link_url
+
+
+def page_in_locale(page: Page, locale_id: int | None) -> Page:
+    """The live translation of `page` in a locale, or the page itself when it has none.
+
+    A menu or a block translated with its page ("Translate" in /cms/) still links the pages of
+    the language it was copied from. No query when the page is in that locale already.
+    """
+    if locale_id is None or page.locale_id == locale_id:
+        return page
+    translation = page.get_translation_or_none(locale_id)
+    return translation if translation is not None and translation.live else page
 
 
 # --- Site search -----------------------------------------------------------------------------

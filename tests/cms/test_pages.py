@@ -101,3 +101,40 @@ def test_the_home_page_renders_after_migrate_without_the_demo(client):
     assert "Small, fast, light, precise software for your plant" in html
     assert "Sell your solution on Precis" in html
     assert 'href="/accounts/signup/"' in html
+
+
+def test_links_copied_into_a_translation_lead_to_pages_in_its_language(client, cms_content):
+    """ "Translate" copies a page's blocks and a menu's items with their links to pages of the
+    original language: they are followed to the translations."""
+    from wagtail.models import Locale
+
+    from cms.models import MenuItem
+
+    chinese = Locale.objects.get(language_code="zh-hans")
+    english_study = CaseStudyPage.objects.filter(locale__language_code="en").first()
+    english_guides = Page.objects.get(locale__language_code="en", url_path__endswith="/guides/")
+    home = HomePage.objects.get(locale=chinese)
+    body = [(b.block_type, b.value) for b in home.body]
+    for n, (kind, _value) in enumerate(body):
+        if kind == "case_study":
+            home.body[n] = ("case_study", {"eyebrow": "案例", "page": english_study})
+    home.body.append(
+        (
+            "call_to_action",
+            {"title": "阅读指南", "text": "", "button": {"label": "指南", "page": english_guides}},
+        )
+    )
+    home.save_revision().publish()
+    menu = Menu.objects.filter(locale=chinese).first()
+    MenuItem.objects.create(menu=menu, label="英文指南", link_page=english_guides)
+    from cms import selectors
+
+    selectors.menus_changed()
+
+    html = client.get("/zh-hans/").content.decode()
+    chinese_study = english_study.get_translation(chinese)
+    assert f'href="/zh-hans/case-studies/{chinese_study.slug}/"' in html
+    assert chinese_study.title in html
+    assert 'href="/zh-hans/guides/">指南</a>' in " ".join(html.split()).replace("> ", ">")
+    assert re.search(r'href="/zh-hans/guides/"\s*>英文指南</a>', html)
+    assert 'href="/guides/"' not in html
