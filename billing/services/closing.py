@@ -113,6 +113,7 @@ def due_for_close(now: datetime) -> list[int]:
         closed_through__lt=F("ended_at"),
     )
     paused = Q(
+        status=Subscription.Status.PAUSED,
         closed_through__isnull=False,
         closed_through__lt=F("paused_at"),
         paused_at__lte=now,
@@ -181,9 +182,16 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
     if sub.started_at > now:  # a close "as of" a past instant leaves later subscriptions alone
         return boundaries, events
     paused = sub.paused_at
-    if paused is not None and paused <= now and sub.closed_through and sub.closed_through < paused:
-        # Usage up to a pause, whether it is still paused or resumed since (a new period
-        # started then): nothing is owed in advance while paused.
+    if (
+        paused is not None
+        and paused <= now
+        and sub.closed_through
+        and sub.closed_through < paused
+        and (sub.status == Subscription.Status.PAUSED or sub.current_period_start >= paused)
+    ):
+        # Usage up to a pause, while it lasts or when the resume started a new period; nothing
+        # is owed in advance while paused. (Resumed within its paid period, the period just
+        # goes on, and is invoiced whole at its end.)
         boundaries.append(_Boundary(sub, sub.closed_through, paused, None))
         sub.closed_through = paused
     if sub.status in BILLABLE and (
@@ -194,7 +202,9 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
             boundaries.append(_Boundary(sub, start, start, (start, sub.current_period_end)))
         sub.closed_through = start
     while sub.status in BILLABLE and sub.current_period_end <= now:
-        start, end = sub.current_period_start, sub.current_period_end
+        # From where the last invoice left it: a pause invoiced the start of this period.
+        start = max(sub.current_period_start, sub.closed_through)
+        end = sub.current_period_end
         events.append((sub.pk, *subscriptions.period_advance(sub)))
         fee = (sub.current_period_start, sub.current_period_end) if sub.status in BILLABLE else None
         boundaries.append(_Boundary(sub, start, end, fee))

@@ -205,7 +205,9 @@ def trials_due(now: datetime) -> list[int]:
 def subscription_resume(
     *, actor: User, subscription: Subscription, now: datetime | None = None
 ) -> Subscription:
-    """One click back: an expired trial or a paused subscription becomes active again."""
+    """One click back: an expired trial or a paused subscription becomes active again. Paused
+    within a period it paid for, it goes on with that period; otherwise a new period starts now,
+    its fee owed in advance."""
     now = now or timezone.now()
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     _check_buyer(actor, subscription.buyer)
@@ -215,7 +217,11 @@ def subscription_resume(
         raise ServiceError(
             _("Add a card or accept invoice terms to resume."), code="payment_method_required"
         )
-    _activate(subscription, now)  # paused_at stays: the close invoices usage up to it
+    if subscription.status == Subscription.Status.PAUSED and now < subscription.current_period_end:
+        subscription.status = Subscription.Status.ACTIVE
+        subscription.save()
+    else:
+        _activate(subscription, now)  # paused_at stays: the close invoices usage up to it
     _log(subscription, SubscriptionEvent.Action.RESUMED, actor, now)
     return subscription
 

@@ -208,6 +208,11 @@ def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "installations": _installation_rows(subscription),
             "can_pay": account is not None and account.can_pay,
             "can_manage": _can_manage(request, subscription),
+            # Paused within a paid period: resuming before its end goes on with it.
+            "paid_until": subscription.current_period_end
+            if subscription.status == Subscription.Status.PAUSED
+            and subscription.current_period_end > row.now
+            else None,
         },
     )
 

@@ -367,3 +367,35 @@ def test_usage_before_a_pause_is_invoiced_whether_or_not_a_close_ran_during_it(
     assert Invoice.objects.filter(subscription=sub).count() == 3
     period_close(now=at(11, 15, 9))  # again: nothing more
     assert Invoice.objects.filter(subscription=sub).count() == 3
+
+
+@pytest.mark.parametrize("closed_while_paused", [True, False])
+def test_resumed_within_its_paid_period_the_subscription_goes_on_without_a_new_fee(
+    metered, buyer, buyer_owner, closed_while_paused
+):
+    sub = start(metered, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))  # the month to 10 November, paid in advance
+    ingest(sub, buyer_owner, [("a", "inspections", "300", at(10, 20))], now=at(10, 20, 1))
+    pushing = sub  # holds the installation key for `ingest`
+    sub = subscriptions.subscription_pause(actor=buyer_owner, subscription=sub, now=at(10, 22))
+    if closed_while_paused:
+        period_close(now=at(10, 23))
+    sub = subscriptions.subscription_resume(actor=buyer_owner, subscription=sub, now=at(10, 25))
+    assert (sub.status, sub.current_period_start) == (Subscription.Status.ACTIVE, at(10, 10))
+    period_close(now=at(10, 25, 1))  # nothing is owed at the resume
+    ingest(pushing, buyer_owner, [("b", "inspections", "100", at(10, 28))], now=at(10, 28, 1))
+    period_close(now=at(11, 10))
+
+    invoices = list(Invoice.objects.filter(subscription=sub).order_by("period_end"))
+    fees = [a for i in invoices for k, _d, a in lines_of(i) if k == "recurring"]
+    assert fees == [D("100.00"), D("100.00")]  # the first month and the next, once each
+    usage = [
+        (i.period_start, i.period_end, a)
+        for i in invoices
+        for k, _d, a in lines_of(i)
+        if k == "metered"
+    ]
+    if closed_while_paused:  # 300 x 0.05 up to the pause, then 100 x 0.05
+        assert usage == [(at(10, 10), at(10, 22), D("15.00")), (at(10, 22), at(11, 10), D("5.00"))]
+    else:  # the month whole: 400 x 0.05
+        assert usage == [(at(10, 10), at(11, 10), D("20.00"))]

@@ -196,11 +196,14 @@ def test_an_active_subscription_cancels_at_period_end_keeps_pauses_and_resumes(
     assert "the cancellation is withdrawn" in html
     html = page(owner_client.post(url("pause", pk), follow=True))
     assert "The subscription is paused." in html
+    assert "to go on with the period already paid for" in html  # its month is not over
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.PAUSED
+    period = (subscription.current_period_start, subscription.current_period_end)
     owner_client.post(url("resume", pk))
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.ACTIVE
+    assert (subscription.current_period_start, subscription.current_period_end) == period
 
 
 def test_a_service_refusal_is_shown_as_a_message(owner_client, subscription):
