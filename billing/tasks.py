@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from billing import gateway
-from billing.models import Payment, Subscription, SubscriptionEvent
+from billing.models import Invoice, OutcomeStatement, Payment, Subscription, SubscriptionEvent
 from billing.money import round_minor
 from billing.services import (
     closing,
+    notices,
     payments,
     payouts,
     reconcile,
@@ -53,6 +54,87 @@ def trial_reminders_send() -> None:
                     subscription_id=subscription_id, action=SubscriptionEvent.Action.REMINDER_SENT
                 )
                 transaction.on_commit(lambda pk=subscription_id: trial_reminder_email.delay(pk))
+
+
+@shared_task(ignore_result=True, time_limit=600)
+def billing_notices_send() -> None:
+    """Email buyers about invoices just issued and outcome statements to verify, once each."""
+    now = timezone.now()
+    while True:
+        with transaction.atomic():
+            invoices, statements = notices.notices_claim(now=now)
+            for pk in invoices:
+                transaction.on_commit(lambda pk=pk: invoice_issued_email.delay(pk))
+            for pk in statements:
+                transaction.on_commit(lambda pk=pk: statement_opened_email.delay(pk))
+        if len(invoices) < notices.BATCH and len(statements) < notices.BATCH:
+            return
+
+
+def _send(organization, template: str, context: dict) -> None:
+    """One email to the organization's billing people, in the site's language."""
+    recipients = _billing_people(organization)
+    if not recipients:
+        return
+    context = {**context, "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"billing/email/{template}_message.txt", context)
+    send_mail(subject, body, None, recipients)
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def invoice_issued_email(invoice_id: int) -> None:
+    invoice = (
+        Invoice.objects.select_related("buyer__billing_account", "issuer", "plan_version__plan")
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None or invoice.status not in (Invoice.Status.ISSUED, Invoice.Status.PAID):
+        return
+    account = getattr(invoice.buyer, "billing_account", None)
+    _send(
+        invoice.buyer,
+        "invoice_issued",
+        {
+            "invoice": invoice,
+            "total": f"{round_minor(invoice.total, invoice.currency)} {invoice.currency}",
+            "by_card": account is not None and account.default_card_id is not None,
+            "path": reverse("billing:invoice_detail", args=[invoice.pk]),
+        },
+    )
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def statement_opened_email(statement_id: int) -> None:
+    statement = (
+        OutcomeStatement.objects.select_related(
+            "subscription__buyer", "subscription__plan_version__plan__listing"
+        )
+        .filter(pk=statement_id, status=OutcomeStatement.Status.OPEN)
+        .first()
+    )
+    if statement is None:
+        return
+    _send(
+        statement.subscription.buyer,
+        "statement_opened",
+        {
+            "statement": statement,
+            "listing": statement.subscription.plan_version.plan.listing,
+            "path": reverse("billing:statement_detail", args=[statement.pk]),
+        },
+    )
 
 
 @shared_task(

@@ -97,6 +97,8 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     close_reason = models.CharField(max_length=300, blank=True)
+    # When the buyer's billing people were emailed about it (billing.tasks.billing_notices_send).
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-pk"]
@@ -115,6 +117,12 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["buyer", "status"], name="invoice_buyer_status"),
             models.Index(fields=["issuer", "status"], name="invoice_issuer_status"),
+            # Issued and not yet emailed: a few rows at a time, so the index stays small.
+            models.Index(
+                fields=["issued_at"],
+                condition=models.Q(notified_at__isnull=True, issued_at__isnull=False),
+                name="invoice_to_notify",
+            ),
         ]
 
     def __str__(self) -> str:

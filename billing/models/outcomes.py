@@ -77,6 +77,8 @@ class OutcomeStatement(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # When the buyer's billing people were asked to verify it (billing.tasks.billing_notices_send).
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-pk"]
@@ -85,7 +87,14 @@ class OutcomeStatement(models.Model):
                 fields=["subscription", "period_end"], name="statement_per_period"
             ),
         ]
-        indexes = [models.Index(fields=["status", "window_ends_at"], name="statement_due")]
+        indexes = [
+            models.Index(fields=["status", "window_ends_at"], name="statement_due"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(notified_at__isnull=True),
+                name="statement_to_notify",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Outcomes of {self.subscription} to {self.period_end:%Y-%m-%d}"

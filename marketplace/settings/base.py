@@ -335,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.periods_close",
         "schedule": crontab(minute="*/10"),
     },
+    # Emails buyers about invoices just issued and outcome statements to verify.
+    "send-billing-notices": {
+        "task": "billing.tasks.billing_notices_send",
+        "schedule": crontab(minute="3-59/10"),
+    },
     "remind-trials-ending": {
         "task": "billing.tasks.trial_reminders_send",
         "schedule": crontab(minute=5),

@@ -1,0 +1,71 @@
+# ruff: noqa: F811 - the fixtures imported from test_closing are parameters below
+"""Buyers are emailed once about each invoice issued and each outcome statement to verify, by a
+beat task that runs apart from the period close."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from billing import tasks
+from billing.models import Invoice, OutcomeStatement
+from billing.services.closing import period_close
+from tests.billing.test_closing import at, basic, ingest, pro, start  # noqa: F401 (fixtures)
+
+
+def _send(capture):
+    with capture(execute=True):
+        tasks.billing_notices_send()
+
+
+def test_an_issued_invoice_is_announced_once(
+    listing,
+    basic,
+    buyer,
+    buyer_owner,
+    django_capture_on_commit_callbacks,
+):
+    sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    invoice = Invoice.objects.get(subscription=sub)
+
+    _send(django_capture_on_commit_callbacks)
+
+    (email,) = mail.outbox
+    assert email.to == [buyer_owner.email]
+    assert email.subject == f"Invoice {invoice.number} from {listing.vendor.name}: 300.00 CNY"
+    assert "to pay by Oct. 11, 2026" in email.body
+    assert "bank transfer" in email.body
+    assert reverse("billing:invoice_detail", args=[invoice.pk]) in email.body
+    _send(django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1  # once
+
+
+def test_a_statement_to_verify_is_announced_with_its_deadline(
+    listing,
+    pro,
+    buyer,
+    buyer_owner,
+    django_capture_on_commit_callbacks,
+):
+    sub = start(pro, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    ingest(sub, buyer_owner, [("d1", "defects", "45", at(11, 2))], now=at(11, 2, 12))
+    period_close(now=at(11, 10))
+    statement = OutcomeStatement.objects.get(subscription=sub)
+
+    _send(django_capture_on_commit_callbacks)
+
+    subjects = sorted(email.subject for email in mail.outbox)
+    assert f"Outcomes to verify for {listing.name}" in subjects
+    (email,) = [e for e in mail.outbox if e.subject.startswith("Outcomes")]
+    assert "by Nov. 17, 2026" in email.body
+    assert reverse("billing:statement_detail", args=[statement.pk]) in email.body
+    # The opening invoice was announced too; the draft waiting for the statement is not yet.
+    assert len(mail.outbox) == 2
+    assert not Invoice.objects.filter(status=Invoice.Status.DRAFT, notified_at__isnull=False)
+
+
+@pytest.mark.django_db
+def test_nothing_new_sends_nothing(django_capture_on_commit_callbacks):
+    _send(django_capture_on_commit_callbacks)
+    assert mail.outbox == []
