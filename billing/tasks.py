@@ -12,7 +12,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from billing import gateway
-from billing.models import Invoice, OutcomeStatement, Payment, Subscription, SubscriptionEvent
+from billing.models import (
+    Invoice,
+    OutcomeLine,
+    OutcomeLineEvent,
+    OutcomeStatement,
+    Payment,
+    Subscription,
+    SubscriptionEvent,
+)
 from billing.money import round_minor
 from billing.services import (
     closing,
@@ -133,6 +141,48 @@ def statement_opened_email(statement_id: int) -> None:
             "statement": statement,
             "listing": statement.subscription.plan_version.plan.listing,
             "path": reverse("billing:statement_detail", args=[statement.pk]),
+        },
+    )
+
+
+def _figure(quantity) -> str:
+    """A quantity without trailing zeros (45, 12.5)."""
+    return "" if quantity is None else f"{quantity.normalize():f}"
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def outcome_line_email(line_id: int, action: str) -> None:
+    """A disputed outcome line, to the vendor's billing people; an answer, to the buyer's."""
+    line = (
+        OutcomeLine.objects.select_related(
+            "metric",
+            "statement__subscription__buyer",
+            "statement__subscription__plan_version__plan__listing__vendor",
+        )
+        .filter(pk=line_id)
+        .first()
+    )
+    if line is None:
+        return
+    subscription = line.statement.subscription
+    listing = subscription.plan_version.plan.listing
+    to = listing.vendor if action == OutcomeLineEvent.Action.DISPUTED else subscription.buyer
+    _send(
+        to,
+        "outcome_line",
+        {
+            "line": line,
+            "action": action,
+            "listing": listing,
+            "buyer": subscription.buyer,
+            "measured": _figure(line.measured),
+            "answer": _figure(line.answer_quantity),
+            "path": reverse("billing:statement_detail", args=[line.statement_id]),
         },
     )
 

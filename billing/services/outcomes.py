@@ -162,6 +162,13 @@ def _log(line: OutcomeLine, action: str, actor: User | None, now: datetime, **fi
     OutcomeLineEvent.objects.create(line=line, action=action, actor=actor, created_at=now, **fields)
 
 
+def _tell_the_other_side(line: OutcomeLine, action: str) -> None:
+    """A dispute is emailed to the vendor, an answer to the buyer, once this commits."""
+    from billing import tasks  # tasks import the services
+
+    transaction.on_commit(lambda: tasks.outcome_line_email.delay(line.pk, action))
+
+
 def _settle_line(line: OutcomeLine, quantity: Decimal, resolution: str, now: datetime) -> None:
     currency = line.statement.subscription.plan_version.currency
     rated = rating.outcome_line(
@@ -224,6 +231,7 @@ def outcome_line_dispute(
     line.dispute_reason = reason
     line.save()
     _log(line, OutcomeLineEvent.Action.DISPUTED, actor, now, note=reason)
+    _tell_the_other_side(line, OutcomeLineEvent.Action.DISPUTED)
     return line
 
 
@@ -265,6 +273,7 @@ def outcome_line_answer(
         quantity=quantity,
         amount=amount,
     )
+    _tell_the_other_side(line, OutcomeLineEvent.Action.ANSWERED)
     return line
 
 

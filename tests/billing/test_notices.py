@@ -2,14 +2,24 @@
 """Buyers are emailed once about each invoice issued and each outcome statement to verify, by a
 beat task that runs apart from the period close."""
 
+from decimal import Decimal as D
+
 import pytest
 from django.core import mail
 from django.urls import reverse
 
 from billing import tasks
-from billing.models import Invoice, OutcomeStatement
+from billing.models import Invoice, OutcomeLine, OutcomeStatement
+from billing.services import outcomes
 from billing.services.closing import period_close
-from tests.billing.test_closing import at, basic, ingest, pro, start  # noqa: F401 (fixtures)
+from tests.billing.test_closing import (  # noqa: F401 (fixtures)
+    at,
+    basic,
+    ingest,
+    pro,
+    start,
+    vendor_billing,
+)
 
 
 def _send(capture):
@@ -69,3 +79,34 @@ def test_a_statement_to_verify_is_announced_with_its_deadline(
 def test_nothing_new_sends_nothing(django_capture_on_commit_callbacks):
     _send(django_capture_on_commit_callbacks)
     assert mail.outbox == []
+
+
+def test_a_dispute_is_emailed_to_the_vendor_and_its_answer_to_the_buyer(
+    listing, pro, buyer, buyer_owner, vendor_billing, django_capture_on_commit_callbacks
+):
+    sub = start(pro, buyer, buyer_owner, at(10, 10, 9))
+    ingest(sub, buyer_owner, [("d1", "defects", "45", at(11, 2))], now=at(11, 2, 12))
+    period_close(now=at(11, 10))
+    line = OutcomeLine.objects.get()
+    page = reverse("billing:statement_detail", args=[line.statement_id])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes.outcome_line_dispute(
+            actor=buyer_owner, line=line, reason="5 were false alarms", now=at(11, 11)
+        )
+    (to_vendor,) = mail.outbox
+    assert to_vendor.to == [vendor_billing.email]
+    assert to_vendor.subject == f"{buyer.name} disputes Defects caught for {listing.name}"
+    assert "figure (45)" in to_vendor.body
+    assert "5 were false alarms" in to_vendor.body
+    assert page in to_vendor.body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes.outcome_line_answer(
+            actor=vendor_billing, line=line, quantity=D(40), note="5 re-checked", now=at(11, 12)
+        )
+    to_buyer = mail.outbox[-1]
+    assert to_buyer.to == [buyer_owner.email]
+    assert to_buyer.subject == f"{listing.vendor.name} answered your dispute of Defects caught"
+    assert "with the figure 40." in to_buyer.body
+    assert "5 re-checked" in to_buyer.body
