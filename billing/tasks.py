@@ -24,6 +24,7 @@ from billing.models import (
 from billing.money import round_minor
 from billing.services import (
     closing,
+    invoicing,
     notices,
     payments,
     payouts,
@@ -66,16 +67,19 @@ def trial_reminders_send() -> None:
 
 @shared_task(ignore_result=True, time_limit=600)
 def billing_notices_send() -> None:
-    """Email buyers about invoices just issued and outcome statements to verify, once each."""
+    """Email buyers about invoices just issued, outcome statements to verify and invoices paid
+    by bank transfer that are overdue, once each."""
     now = timezone.now()
     while True:
         with transaction.atomic():
-            invoices, statements = notices.notices_claim(now=now)
-            for pk in invoices:
+            claimed = notices.notices_claim(now=now)
+            for pk in claimed.invoices:
                 transaction.on_commit(lambda pk=pk: invoice_issued_email.delay(pk))
-            for pk in statements:
+            for pk in claimed.statements:
                 transaction.on_commit(lambda pk=pk: statement_opened_email.delay(pk))
-        if len(invoices) < notices.BATCH and len(statements) < notices.BATCH:
+            for pk in claimed.overdue:
+                transaction.on_commit(lambda pk=pk: invoice_overdue_email.delay(pk))
+        if not claimed.full(notices.BATCH):
             return
 
 
@@ -113,6 +117,28 @@ def invoice_issued_email(invoice_id: int) -> None:
             "invoice": invoice,
             "total": f"{round_minor(invoice.total, invoice.currency)} {invoice.currency}",
             "by_card": account is not None and account.default_card_id is not None,
+            "path": reverse("billing:invoice_detail", args=[invoice.pk]),
+        },
+    )
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+def invoice_overdue_email(invoice_id: int) -> None:
+    invoice = Invoice.objects.select_related("buyer", "issuer").filter(pk=invoice_id).first()
+    if invoice is None or invoice.status != Invoice.Status.ISSUED:
+        return
+    _send(
+        invoice.buyer,
+        "invoice_overdue",
+        {
+            "invoice": invoice,
+            "due": f"{round_minor(invoicing.amount_due(invoice), invoice.currency)} "
+            f"{invoice.currency}",
             "path": reverse("billing:invoice_detail", args=[invoice.pk]),
         },
     )

@@ -3,13 +3,16 @@
 from django.conf import settings
 from django.db import migrations, models
 from django.db.models import F
+from django.db.models.functions import Now
 
 
 def history_was_notified(apps, schema_editor):
-    """Invoices and statements from before notices existed are not announced now."""
+    """Invoices and statements from before notices existed are not announced now, nor are
+    invoices already overdue reminded."""
     Invoice = apps.get_model("billing", "Invoice")
     OutcomeStatement = apps.get_model("billing", "OutcomeStatement")
     Invoice.objects.filter(issued_at__isnull=False).update(notified_at=F("issued_at"))
+    Invoice.objects.filter(status="issued", due_at__lte=Now()).update(reminded_at=Now())
     OutcomeStatement.objects.update(notified_at=F("created_at"))
 
 
@@ -37,6 +40,19 @@ class Migration(migrations.Migration):
                 condition=models.Q(("issued_at__isnull", False), ("notified_at__isnull", True)),
                 fields=["issued_at"],
                 name="invoice_to_notify",
+            ),
+        ),
+        migrations.AddField(
+            model_name="invoice",
+            name="reminded_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(
+                condition=models.Q(("reminded_at__isnull", True), ("status", "issued")),
+                fields=["due_at"],
+                name="invoice_to_remind",
             ),
         ),
         migrations.AddIndex(

@@ -97,8 +97,10 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     close_reason = models.CharField(max_length=300, blank=True)
-    # When the buyer's billing people were emailed about it (billing.tasks.billing_notices_send).
+    # When the buyer's billing people were emailed about it (billing.tasks.billing_notices_send),
+    # and reminded once it was overdue (when no card payment was tried: dunning emails those).
     notified_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-pk"]
@@ -122,6 +124,11 @@ class Invoice(models.Model):
                 fields=["issued_at"],
                 condition=models.Q(notified_at__isnull=True, issued_at__isnull=False),
                 name="invoice_to_notify",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="issued", reminded_at__isnull=True),
+                name="invoice_to_remind",
             ),
         ]
 

@@ -2,11 +2,15 @@
 """Buyers are emailed once about each invoice issued and each outcome statement to verify, by a
 beat task that runs apart from the period close."""
 
+from datetime import timedelta
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from billing import tasks
 from billing.models import Invoice, OutcomeLine, OutcomeStatement
@@ -27,6 +31,11 @@ def _send(capture):
         tasks.billing_notices_send()
 
 
+def _not_yet_due():
+    """The worked periods are in October 2026; the task runs now: due later than now."""
+    Invoice.objects.update(due_at=timezone.now() + timedelta(days=5))
+
+
 def test_an_issued_invoice_is_announced_once(
     listing,
     basic,
@@ -37,13 +46,16 @@ def test_an_issued_invoice_is_announced_once(
     sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
     period_close(now=at(10, 10, 10))
     invoice = Invoice.objects.get(subscription=sub)
+    _not_yet_due()
 
     _send(django_capture_on_commit_callbacks)
 
     (email,) = mail.outbox
     assert email.to == [buyer_owner.email]
     assert email.subject == f"Invoice {invoice.number} from {listing.vendor.name}: 300.00 CNY"
-    assert "to pay by Oct. 11, 2026" in email.body
+    invoice.refresh_from_db()
+    due = date_format(timezone.localtime(invoice.due_at, ZoneInfo(buyer.time_zone)), "DATE_FORMAT")
+    assert f"300.00 CNY, to pay by {due}." in email.body
     assert "bank transfer" in email.body
     assert reverse("billing:invoice_detail", args=[invoice.pk]) in email.body
     _send(django_capture_on_commit_callbacks)
@@ -62,6 +74,7 @@ def test_a_statement_to_verify_is_announced_with_its_deadline(
     ingest(sub, buyer_owner, [("d1", "defects", "45", at(11, 2))], now=at(11, 2, 12))
     period_close(now=at(11, 10))
     statement = OutcomeStatement.objects.get(subscription=sub)
+    _not_yet_due()
 
     _send(django_capture_on_commit_callbacks)
 
@@ -110,3 +123,47 @@ def test_a_dispute_is_emailed_to_the_vendor_and_its_answer_to_the_buyer(
     assert to_buyer.subject == f"{listing.vendor.name} answered your dispute of Defects caught"
     assert "with the figure 40." in to_buyer.body
     assert "5 re-checked" in to_buyer.body
+
+
+def test_an_overdue_invoice_paid_by_transfer_is_reminded_once(
+    listing, basic, buyer, buyer_owner, django_capture_on_commit_callbacks
+):
+    sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    invoice = Invoice.objects.get(subscription=sub)
+    _not_yet_due()
+    _send(django_capture_on_commit_callbacks)  # the invoice is announced; not yet due
+    assert len(mail.outbox) == 1
+
+    Invoice.objects.filter(pk=invoice.pk).update(due_at=timezone.now() - timedelta(days=2))
+    _send(django_capture_on_commit_callbacks)
+    _send(django_capture_on_commit_callbacks)
+
+    assert len(mail.outbox) == 2  # reminded once
+    reminder = mail.outbox[-1]
+    assert reminder.subject == f"Invoice {invoice.number} is overdue"
+    assert "300.00 CNY is still owed" in reminder.body
+    assert reverse("billing:invoice_detail", args=[invoice.pk]) in reminder.body
+
+
+def test_an_overdue_invoice_with_a_card_attempt_is_left_to_dunning(
+    listing, basic, buyer, buyer_owner, django_capture_on_commit_callbacks
+):
+    from billing.models import Payment
+
+    sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    invoice = Invoice.objects.get(subscription=sub)
+    Payment.objects.create(
+        invoice=invoice,
+        attempt=1,
+        idempotency_key="k",
+        amount=invoice.total,
+        currency=invoice.currency,
+        status=Payment.Status.FAILED,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(
+        due_at=timezone.now() - timedelta(days=2), notified_at=timezone.now()
+    )
+    _send(django_capture_on_commit_callbacks)
+    assert mail.outbox == []  # dunning's own emails tell the buyer
