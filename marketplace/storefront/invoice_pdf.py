@@ -9,6 +9,7 @@ supply, so Chinese renders without shipping font files. Amounts are formatted as
 
 import functools
 import zoneinfo
+from datetime import timedelta
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -158,7 +159,8 @@ def invoice_pdf(
 
     facts = [
         (_("Issued"), _day(invoice.issued_at, tz) or "-"),
-        (_("Due"), _day(invoice.due_at, tz) or "-"),
+        # due_at ends the last day to pay (local midnight): the day is the one before it.
+        (_("Due"), _day(invoice.due_at and invoice.due_at - timedelta(microseconds=1), tz) or "-"),
         (
             _("Period"),
             _days(period)

@@ -5,16 +5,20 @@
   hundred icons, and the include made them a third of its rendering time.
 - `{% translated_url "zh-hans" %}`: this page's address in another language, query included,
   for the language links (plain links, so the pages they sit on can be cached whole).
+- `{{ invoice.due_at|day_ended_by|date }}`: the last day of a deadline stored as the local
+  midnight that ends it.
 """
 
 import functools
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django import template
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import translate_url
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -62,3 +66,13 @@ def page_url(context, number: int, param: str = "page", query: QueryDict | None 
     base = base.copy()
     base[param] = number
     return "?" + base.urlencode()
+
+
+@register.filter
+def day_ended_by(instant):
+    """The day, in the current time zone, that ends at `instant`: deadlines are stored as the
+    local midnight that ends their last day (an invoice due on 9 December is due before
+    00:00 on the 10th), so the date of the instant itself would be a day late."""
+    if not instant:
+        return ""
+    return (timezone.localtime(instant) - timedelta(microseconds=1)).date()

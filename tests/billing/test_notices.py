@@ -2,7 +2,7 @@
 """Buyers are emailed once about each invoice issued and each outcome statement to verify, by a
 beat task that runs apart from the period close."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
@@ -31,9 +31,15 @@ def _send(capture):
         tasks.billing_notices_send()
 
 
+SH = ZoneInfo("Asia/Shanghai")
+
+
 def _not_yet_due():
-    """The worked periods are in October 2026; the task runs now: due later than now."""
-    Invoice.objects.update(due_at=timezone.now() + timedelta(days=5))
+    """The worked periods are in October 2026 and the task runs now: due in five days, that is
+    before the local midnight that ends the fifth day, as due dates are stored."""
+    last_day = timezone.localdate(timezone=SH) + timedelta(days=5)
+    Invoice.objects.update(due_at=datetime.combine(last_day + timedelta(days=1), time(0), SH))
+    return last_day
 
 
 def test_an_issued_invoice_is_announced_once(
@@ -46,16 +52,14 @@ def test_an_issued_invoice_is_announced_once(
     sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
     period_close(now=at(10, 10, 10))
     invoice = Invoice.objects.get(subscription=sub)
-    _not_yet_due()
+    last_day = _not_yet_due()
 
     _send(django_capture_on_commit_callbacks)
 
     (email,) = mail.outbox
     assert email.to == [buyer_owner.email]
     assert email.subject == f"Invoice {invoice.number} from {listing.vendor.name}: 300.00 CNY"
-    invoice.refresh_from_db()
-    due = date_format(timezone.localtime(invoice.due_at, ZoneInfo(buyer.time_zone)), "DATE_FORMAT")
-    assert f"300.00 CNY, to pay by {due}." in email.body
+    assert f"300.00 CNY, to pay by {date_format(last_day, 'DATE_FORMAT')}." in email.body
     assert "bank transfer" in email.body
     assert reverse("billing:invoice_detail", args=[invoice.pk]) in email.body
     _send(django_capture_on_commit_callbacks)

@@ -7,7 +7,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from billing import selectors
 from billing.models import (
@@ -265,6 +266,11 @@ def test_the_buyer_sees_the_invoice_without_the_platform_fee(client, closed, buy
     assert 'data-testid="platform-fee"' not in html
     assert "Overdue" in html  # due 14 days after it was issued, 33 days ago
     assert "Record a bank transfer" not in html  # staff forms are for staff
+    # Due by the end of its last day (stored as the local midnight after it): that day shows.
+    tz = ZoneInfo(closed.opening.buyer.time_zone)
+    last_day = (closed.opening.due_at.astimezone(tz) - timedelta(microseconds=1)).date()
+    assert closed.opening.due_at.astimezone(tz).time() == time(0)
+    assert f"It was due on {date_format(last_day, 'DATE_FORMAT')}." in html
 
 
 def test_the_issuer_sees_the_platform_fee(client, closed, vendor_billing):
