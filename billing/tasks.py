@@ -36,6 +36,14 @@ from marketplace.accounts.models import Membership, Role
 
 REMINDER_AHEAD = timedelta(days=3)
 
+# An email to send: tried again, later and later, while the mail server cannot be reached.
+email_task = shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    ignore_result=True,
+)
+
 
 @shared_task(ignore_result=True, time_limit=3600)
 def periods_close() -> None:
@@ -95,12 +103,7 @@ def _send(organization, template: str, context: dict) -> None:
     send_mail(subject, body, None, recipients)
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def invoice_issued_email(invoice_id: int) -> None:
     invoice = (
         Invoice.objects.select_related("buyer__billing_account", "issuer", "plan_version__plan")
@@ -122,12 +125,7 @@ def invoice_issued_email(invoice_id: int) -> None:
     )
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def invoice_overdue_email(invoice_id: int) -> None:
     invoice = Invoice.objects.select_related("buyer", "issuer").filter(pk=invoice_id).first()
     if invoice is None or invoice.status != Invoice.Status.ISSUED:
@@ -144,12 +142,7 @@ def invoice_overdue_email(invoice_id: int) -> None:
     )
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def statement_opened_email(statement_id: int) -> None:
     statement = (
         OutcomeStatement.objects.select_related(
@@ -176,12 +169,7 @@ def _figure(quantity) -> str:
     return "" if quantity is None else f"{quantity.normalize():f}"
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def outcome_line_email(line_id: int, action: str) -> None:
     """A disputed outcome line, to the vendor's billing people; an answer, to the buyer's."""
     line = (
@@ -213,12 +201,7 @@ def outcome_line_email(line_id: int, action: str) -> None:
     )
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def trial_reminder_email(subscription_id: int) -> None:
     subscription = (
         Subscription.objects.select_related("buyer", "plan_version__plan__listing")
@@ -227,15 +210,14 @@ def trial_reminder_email(subscription_id: int) -> None:
     )
     if subscription is None:
         return
-    recipients = _billing_people(subscription.buyer)
-    context = {
-        "subscription": subscription,
-        "can_pay": subscriptions.billing_account_for(subscription.buyer).can_pay,
-        "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
-    }
-    subject = render_to_string("billing/email/trial_reminder_subject.txt", context).strip()
-    body = render_to_string("billing/email/trial_reminder_message.txt", context)
-    send_mail(subject, body, None, recipients)
+    _send(
+        subscription.buyer,
+        "trial_reminder",
+        {
+            "subscription": subscription,
+            "can_pay": subscriptions.billing_account_for(subscription.buyer).can_pay,
+        },
+    )
 
 
 @shared_task(
@@ -277,12 +259,7 @@ def invoices_collect() -> None:
     payments.invoices_collect(now=timezone.now())
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def payment_failed_email(payment_id: int) -> None:
     """Tell the buyer's billing people a card payment failed: when it is tried again, or that
     the subscription is suspended until the invoice is paid."""
@@ -294,21 +271,21 @@ def payment_failed_email(payment_id: int) -> None:
     if payment is None:
         return
     invoice = payment.invoice
-    recipients = _billing_people(invoice.buyer)
-    context = {
-        "payment": payment,
-        "invoice": invoice,
-        "suspended": payment.retry_at is None,
-        "amount": f"{round_minor(payment.amount, payment.currency)} {payment.currency}",
-        "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        if payment.error_code == payments.AUTHENTICATION_REQUIRED:
-            path = reverse("billing:invoice_confirm_payment", args=[invoice.pk])
-            context["confirm_url"] = context["base_url"] + path
-        subject = render_to_string("billing/email/payment_failed_subject.txt", context).strip()
-        body = render_to_string("billing/email/payment_failed_message.txt", context)
-    send_mail(subject, body, None, recipients)
+    confirm = payment.error_code == payments.AUTHENTICATION_REQUIRED
+    _send(
+        invoice.buyer,
+        "payment_failed",
+        {
+            "payment": payment,
+            "invoice": invoice,
+            "suspended": payment.retry_at is None,
+            "amount": f"{round_minor(payment.amount, payment.currency)} {payment.currency}",
+            # The bank wants the cardholder to confirm it: the page that does.
+            "confirm_path": reverse("billing:invoice_confirm_payment", args=[invoice.pk])
+            if confirm
+            else "",
+        },
+    )
 
 
 def _billing_people(organization) -> list[str]:
