@@ -91,13 +91,16 @@ def billing_notices_send() -> None:
             return
 
 
-def _send(organization, template: str, context: dict) -> None:
-    """One email to the organization's billing people, in the site's language."""
+def _send(organization, template: str, context: dict, link: tuple | None = None) -> None:
+    """One email to the organization's billing people, in the organization's language; `link`
+    is the (URL name, args) of the page it points to, addressed in that language too."""
     recipients = _billing_people(organization)
     if not recipients:
         return
     context = {**context, "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")}
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(organization.language or settings.LANGUAGE_CODE):
+        if link is not None:
+            context["path"] = reverse(link[0], args=link[1])
         subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"billing/email/{template}_message.txt", context)
     send_mail(subject, body, None, recipients)
@@ -120,8 +123,8 @@ def invoice_issued_email(invoice_id: int) -> None:
             "invoice": invoice,
             "total": f"{round_minor(invoice.total, invoice.currency)} {invoice.currency}",
             "by_card": account is not None and account.default_card_id is not None,
-            "path": reverse("billing:invoice_detail", args=[invoice.pk]),
         },
+        link=("billing:invoice_detail", [invoice.pk]),
     )
 
 
@@ -137,8 +140,8 @@ def invoice_overdue_email(invoice_id: int) -> None:
             "invoice": invoice,
             "due": f"{round_minor(invoicing.amount_due(invoice), invoice.currency)} "
             f"{invoice.currency}",
-            "path": reverse("billing:invoice_detail", args=[invoice.pk]),
         },
+        link=("billing:invoice_detail", [invoice.pk]),
     )
 
 
@@ -159,8 +162,8 @@ def statement_opened_email(statement_id: int) -> None:
         {
             "statement": statement,
             "listing": statement.subscription.plan_version.plan.listing,
-            "path": reverse("billing:statement_detail", args=[statement.pk]),
         },
+        link=("billing:statement_detail", [statement.pk]),
     )
 
 
@@ -196,8 +199,8 @@ def outcome_line_email(line_id: int, action: str) -> None:
             "buyer": subscription.buyer,
             "measured": _figure(line.measured),
             "answer": _figure(line.answer_quantity),
-            "path": reverse("billing:statement_detail", args=[line.statement_id]),
         },
+        link=("billing:statement_detail", [line.statement_id]),
     )
 
 
@@ -280,11 +283,9 @@ def payment_failed_email(payment_id: int) -> None:
             "invoice": invoice,
             "suspended": payment.retry_at is None,
             "amount": f"{round_minor(payment.amount, payment.currency)} {payment.currency}",
-            # The bank wants the cardholder to confirm it: the page that does.
-            "confirm_path": reverse("billing:invoice_confirm_payment", args=[invoice.pk])
-            if confirm
-            else "",
         },
+        # The bank wants the cardholder to confirm it: the page that does.
+        link=("billing:invoice_confirm_payment", [invoice.pk]) if confirm else None,
     )
 
 

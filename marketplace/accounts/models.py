@@ -127,6 +127,13 @@ class Organization(models.Model):
         help_text=_("Billing periods start and end at midnight in this time zone."),
     )
     website = models.URLField(_("website"), blank=True)
+    language = models.CharField(
+        _("email language"),
+        max_length=16,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("Invoices, reminders and other emails to this organization are written in it."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     verification_status = models.CharField(

@@ -43,6 +43,7 @@ def organization_create(
     is_buyer: bool = True,
     is_vendor: bool = False,
     time_zone: str | None = None,
+    language: str | None = None,
     website: str = "",
 ) -> Organization:
     """Create an organization with its creator as owner."""
@@ -58,6 +59,8 @@ def organization_create(
     )
     if time_zone:
         organization.time_zone = time_zone
+    if language:
+        organization.language = language
     organization.full_clean()
     organization.save()
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
@@ -72,7 +75,7 @@ def organization_update(
         raise ServiceError(
             _("Your role does not allow editing this organization."), status_code=403
         )
-    allowed = {"name", "is_buyer", "is_vendor", "time_zone", "website"}
+    allowed = {"name", "is_buyer", "is_vendor", "time_zone", "language", "website"}
     for field, value in fields.items():
         if field not in allowed:
             raise ServiceError(f"Unknown field {field}.")

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from marketplace.accounts.models import Membership, Role
 from marketplace.catalog.models import Listing, ModerationEvent
@@ -34,6 +35,7 @@ def listing_notify_vendor(listing_id: int, action: str) -> None:
         "event": event,
         "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
     }
-    subject = render_to_string("catalog/email/moderation_subject.txt", context).strip()
-    body = render_to_string("catalog/email/moderation_message.txt", context)
+    with translation.override(listing.vendor.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("catalog/email/moderation_subject.txt", context).strip()
+        body = render_to_string("catalog/email/moderation_message.txt", context)
     send_mail(subject, body, None, sorted(set(recipients)))

@@ -171,3 +171,21 @@ def test_an_overdue_invoice_with_a_card_attempt_is_left_to_dunning(
     )
     _send(django_capture_on_commit_callbacks)
     assert mail.outbox == []  # dunning's own emails tell the buyer
+
+
+def test_an_organization_gets_its_emails_in_its_own_language(
+    listing, basic, buyer, buyer_owner, django_capture_on_commit_callbacks
+):
+    buyer.language = "zh-hans"
+    buyer.save(update_fields=["language"])
+    sub = start(basic, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    invoice = Invoice.objects.get(subscription=sub)
+    _not_yet_due()
+
+    _send(django_capture_on_commit_callbacks)
+
+    (email,) = mail.outbox
+    assert email.subject == f"来自 {listing.vendor.name} 的发票 {invoice.number}：300.00 CNY"
+    assert "请通过银行转账付款" in email.body
+    assert f"/zh-hans/billing/invoices/{invoice.pk}/" in email.body

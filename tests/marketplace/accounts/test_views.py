@@ -21,6 +21,23 @@ def test_create_organization_from_the_form_makes_it_active(client, user):
     assert client.session[ACTIVE_ORGANIZATION_SESSION_KEY] == organization.pk
 
 
+def test_an_organization_chooses_the_language_of_its_emails(client, user):
+    client.force_login(user)
+    client.post(
+        reverse("accounts:organization_create"),
+        {
+            "name": "Huaxin",
+            "is_buyer": "on",
+            "time_zone": "Asia/Shanghai",
+            "language": "zh-hans",
+        },
+    )
+    organization = Organization.objects.get(name="Huaxin")
+    assert organization.language == "zh-hans"
+    page = client.get(reverse("accounts:organization", args=[organization.slug]))
+    assert "Simplified Chinese" in page.content.decode()
+
+
 def test_form_errors_are_shown_and_nothing_is_created(client, user):
     client.force_login(user)
     response = client.post(
