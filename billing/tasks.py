@@ -18,6 +18,7 @@ from billing.models import (
     OutcomeLineEvent,
     OutcomeStatement,
     Payment,
+    Payout,
     Subscription,
     SubscriptionEvent,
 )
@@ -254,6 +255,24 @@ def stripe_event_process(event_id: int) -> None:
 def card_detach(card_id: int) -> None:
     """Detach a card the buyer removed from its customer at Stripe (Stripe unreachable: later)."""
     payments.card_detach(card_id=card_id)
+
+
+@email_task
+def payout_email(payout_id: int) -> None:
+    """A payout statement drafted (what will be paid), or the payout paid (how)."""
+    payout = Payout.objects.select_related("vendor").filter(pk=payout_id).first()
+    if payout is None:
+        return
+    _send(
+        payout.vendor,
+        "payout",
+        {
+            "payout": payout,
+            "amount": f"{round_minor(payout.amount, payout.currency)} {payout.currency}",
+            "month": payout.period_start.date(),
+        },
+        link=("vendors:payout_detail", [payout.vendor.slug, payout.pk]),
+    )
 
 
 @shared_task(ignore_result=True, soft_time_limit=540, time_limit=600)

@@ -133,7 +133,16 @@ def payouts_prepare(*, month: date, now: datetime | None = None) -> list[Payout]
             by_currency[invoice.currency].append(invoice)
         for currency in sorted(by_currency):
             prepared.append(_payout(vendor_id, currency, start, end, by_currency[currency], now))
+    for payout in prepared:
+        _tell_vendor(payout)
     return prepared
+
+
+def _tell_vendor(payout: Payout) -> None:
+    """Email the vendor's billing people its statement (drafted) or its payment, on commit."""
+    from billing import tasks  # tasks import the services
+
+    transaction.on_commit(lambda: tasks.payout_email.delay(payout.pk))
 
 
 def _shares(notes: list[CreditNote]) -> dict[int, Decimal]:
@@ -241,6 +250,7 @@ def _pay(
     payout.stripe_transfer_id = transfer_id
     payout.paid_by = actor
     payout.save()
+    _tell_vendor(payout)
     if payout.amount:
         ledger_record_many(
             movements=[

@@ -490,3 +490,27 @@ def test_a_stripe_error_leaves_the_payout_unpaid(connect, staff, vendor_a, payou
     payout.refresh_from_db()
     assert payout.status == Payout.Status.DRAFT
     assert payable(vendor_a) == D("-557.10")
+
+
+def test_the_vendor_is_emailed_its_statement_and_then_its_payment(
+    staff, vendor_a, listing_a, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    billing = MembershipFactory(organization=vendor_a, role=Role.BILLING).user
+    paid_invoice(listing_a, "499.00", utc(10, 5), staff=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        (payout,) = payouts.payouts_prepare(month=date(2026, 10, 1), now=utc(11, 1))
+    (drafted,) = mail.outbox
+    assert drafted.to == [billing.email]
+    assert drafted.subject == "Your payout statement for October 2026"
+    assert "is ready: 449.10 CNY" in drafted.body  # 499.00 less the 10% fee
+    assert f"/payouts/{payout.pk}/" in drafted.body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts.payout_mark_paid(actor=staff, payout=payout, reference="OUT-7", now=utc(11, 3))
+        payouts.payout_mark_paid(actor=staff, payout=payout, reference="OUT-7", now=utc(11, 4))
+    paid = mail.outbox[-1]
+    assert len(mail.outbox) == 2  # marking it paid again tells nobody again
+    assert paid.subject == "Payout for October 2026 paid: 449.10 CNY"
+    assert "by bank transfer (reference OUT-7)" in paid.body
