@@ -27,6 +27,12 @@ def local_date(instant: datetime, tz: zoneinfo.ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
 
+def day_ended_by(instant: datetime, tz: zoneinfo.ZoneInfo) -> date:
+    """The local day that ends at `instant`. Deadlines (an invoice's due date) are stored as
+    the local midnight that ends their last day, so the date of the instant is a day late."""
+    return local_date(instant - timedelta(microseconds=1), tz)
+
+
 def period_start(anchor: date, n: int, interval: str, tz: zoneinfo.ZoneInfo) -> datetime:
     months = n * (12 if interval == PlanVersion.Interval.YEAR else 1)
     return local_midnight(add_months(anchor, months), tz)

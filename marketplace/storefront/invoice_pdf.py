@@ -9,7 +9,6 @@ supply, so Chinese renders without shipping font files. Amounts are formatted as
 
 import functools
 import zoneinfo
-from datetime import timedelta
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -24,6 +23,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from billing.models import CreditNote, Invoice, InvoiceLine
+from billing.periods import day_ended_by
 from marketplace.storefront.templatetags.pricing_tags import money, quantity
 
 CJK_FONT = "STSong-Light"
@@ -159,8 +159,10 @@ def invoice_pdf(
 
     facts = [
         (_("Issued"), _day(invoice.issued_at, tz) or "-"),
-        # due_at ends the last day to pay (local midnight): the day is the one before it.
-        (_("Due"), _day(invoice.due_at and invoice.due_at - timedelta(microseconds=1), tz) or "-"),
+        (
+            _("Due"),
+            date_format(day_ended_by(invoice.due_at, tz), "DATE_FORMAT") if invoice.due_at else "-",
+        ),
         (
             _("Period"),
             _days(period)

@@ -11,7 +11,6 @@
 
 import functools
 import re
-from datetime import timedelta
 from pathlib import Path
 
 from django import template
@@ -21,6 +20,8 @@ from django.urls import translate_url
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from billing import periods
 
 register = template.Library()
 
@@ -70,9 +71,8 @@ def page_url(context, number: int, param: str = "page", query: QueryDict | None 
 
 @register.filter
 def day_ended_by(instant):
-    """The day, in the current time zone, that ends at `instant`: deadlines are stored as the
-    local midnight that ends their last day (an invoice due on 9 December is due before
-    00:00 on the 10th), so the date of the instant itself would be a day late."""
+    """billing.periods.day_ended_by in the current time zone (an invoice due on 9 December is
+    due before 00:00 on the 10th)."""
     if not instant:
         return ""
-    return (timezone.localtime(instant) - timedelta(microseconds=1)).date()
+    return periods.day_ended_by(instant, timezone.get_current_timezone())
