@@ -1,15 +1,12 @@
-"""Celery entry points for billing: period close, trial ends and reminders. Thin: ids in,
-services do the work, and running one twice changes nothing the second time."""
+"""Celery entry points for billing: period close, collection, payouts, and the emails about
+them. Thin: ids in, services do the work, and running one twice changes nothing the second
+time."""
 
 from datetime import timedelta
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from billing import gateway
 from billing.models import (
@@ -22,7 +19,7 @@ from billing.models import (
     Subscription,
     SubscriptionEvent,
 )
-from billing.money import round_minor
+from billing.money import Money
 from billing.services import (
     closing,
     invoicing,
@@ -34,16 +31,9 @@ from billing.services import (
     subscriptions,
 )
 from marketplace.accounts.models import Membership, Role
+from marketplace.emails import email_send, email_task
 
 REMINDER_AHEAD = timedelta(days=3)
-
-# An email to send: tried again, later and later, while the mail server cannot be reached.
-email_task = shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
 
 
 @shared_task(ignore_result=True, time_limit=3600)
@@ -93,18 +83,14 @@ def billing_notices_send() -> None:
 
 
 def _send(organization, template: str, context: dict, link: tuple | None = None) -> None:
-    """One email to the organization's billing people, in the organization's language; `link`
-    is the (URL name, args) of the page it points to, addressed in that language too."""
-    recipients = _billing_people(organization)
-    if not recipients:
-        return
-    context = {**context, "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")}
-    with translation.override(organization.language or settings.LANGUAGE_CODE):
-        if link is not None:
-            context["path"] = reverse(link[0], args=link[1])
-        subject = render_to_string(f"billing/email/{template}_subject.txt", context).strip()
-        body = render_to_string(f"billing/email/{template}_message.txt", context)
-    send_mail(subject, body, None, recipients)
+    """One email to the organization's billing people, in the organization's language."""
+    email_send(
+        f"billing/email/{template}",
+        context,
+        _billing_people(organization),
+        language=organization.language,
+        link=link,
+    )
 
 
 @email_task
@@ -122,7 +108,7 @@ def invoice_issued_email(invoice_id: int) -> None:
         "invoice_issued",
         {
             "invoice": invoice,
-            "total": f"{round_minor(invoice.total, invoice.currency)} {invoice.currency}",
+            "total": str(Money(invoice.total, invoice.currency).rounded()),
             "by_card": account is not None and account.default_card_id is not None,
         },
         link=("billing:invoice_detail", [invoice.pk]),
@@ -139,8 +125,7 @@ def invoice_overdue_email(invoice_id: int) -> None:
         "invoice_overdue",
         {
             "invoice": invoice,
-            "due": f"{round_minor(invoicing.amount_due(invoice), invoice.currency)} "
-            f"{invoice.currency}",
+            "due": str(Money(invoicing.amount_due(invoice), invoice.currency).rounded()),
         },
         link=("billing:invoice_detail", [invoice.pk]),
     )
@@ -268,7 +253,7 @@ def payout_email(payout_id: int) -> None:
         "payout",
         {
             "payout": payout,
-            "amount": f"{round_minor(payout.amount, payout.currency)} {payout.currency}",
+            "amount": str(Money(payout.amount, payout.currency).rounded()),
             "month": payout.period_start.date(),
         },
         link=("vendors:payout_detail", [payout.vendor.slug, payout.pk]),
@@ -301,7 +286,7 @@ def payment_failed_email(payment_id: int) -> None:
             "payment": payment,
             "invoice": invoice,
             "suspended": payment.retry_at is None,
-            "amount": f"{round_minor(payment.amount, payment.currency)} {payment.currency}",
+            "amount": str(Money(payment.amount, payment.currency).rounded()),
         },
         # The bank wants the cardholder to confirm it: the page that does.
         link=("billing:invoice_confirm_payment", [invoice.pk]) if confirm else None,
@@ -309,12 +294,10 @@ def payment_failed_email(payment_id: int) -> None:
 
 
 def _billing_people(organization) -> list[str]:
-    return sorted(
-        set(
-            Membership.objects.filter(
-                organization=organization, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
-            ).values_list("user__email", flat=True)
-        )
+    return list(
+        Membership.objects.filter(
+            organization=organization, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
+        ).values_list("user__email", flat=True)
     )
 
 

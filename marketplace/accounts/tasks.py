@@ -1,23 +1,14 @@
 """Celery entry points for accounts: thin, id-based, safe to run twice."""
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import translation
 
 from marketplace.accounts import services
 from marketplace.accounts.models import Invitation, VerificationEvent
 from marketplace.accounts.selectors import owners_and_admins_of
+from marketplace.emails import email_send, email_task
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def invitation_send(invitation_id: int) -> None:
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
@@ -26,41 +17,27 @@ def invitation_send(invitation_id: int) -> None:
     )
     if invitation is None:  # revoked or accepted since: nothing to send
         return
-    base_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-    with translation.override(invitation.language):
-        context = {
-            "invitation": invitation,
-            "accept_url": base_url + reverse("accounts:invitation", args=[invitation.key]),
-        }
-        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
-        body = render_to_string("accounts/email/invitation_message.txt", context)
-    send_mail(subject, body, None, [invitation.email])
+    email_send(
+        "accounts/email/invitation",
+        {"invitation": invitation},
+        [invitation.email],
+        language=invitation.language,
+        link=("accounts:invitation", [invitation.key]),
+    )
 
 
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    ignore_result=True,
-)
+@email_task
 def organization_verification_notify(event_id: int) -> None:
     """Email the organization's owners and admins about one step of its verification."""
     event = VerificationEvent.objects.select_related("organization").filter(pk=event_id).first()
     if event is None:  # the organization was deleted since
         return
-    recipients = sorted(
-        set(owners_and_admins_of(event.organization).values_list("user__email", flat=True))
+    email_send(
+        "accounts/email/verification",
+        {"organization": event.organization, "event": event},
+        owners_and_admins_of(event.organization).values_list("user__email", flat=True),
+        language=event.organization.language,
     )
-    if not recipients:
-        return
-    context = {
-        "organization": event.organization,
-        "event": event,
-        "base_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/"),
-    }
-    subject = render_to_string("accounts/email/verification_subject.txt", context).strip()
-    body = render_to_string("accounts/email/verification_message.txt", context)
-    send_mail(subject, body, None, recipients)
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
