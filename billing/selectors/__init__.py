@@ -198,40 +198,54 @@ def _plain_totals(windows: list[UsageWindow], metrics: list[Metric]) -> list[dic
     adapt = connection.ops.adapt_datetimefield_value
     starts = [adapt(window.start) for window in windows]
     ends = [adapt(window.end) for window in windows]
+    listings = [window.subscription.plan_version.plan.listing_id for window in windows]
+    metric_rows = [(metric.pk, metric.listing_id) for metric in metrics]
     if connection.vendor == "postgresql":
-        # Four arrays rather than four parameters a window: see billing.lookups.
-        table = (
-            "SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::timestamptz[], "
-            "%s::timestamptz[])"
+        # Arrays rather than parameters per window: see billing.lookups.
+        tables = (
+            "w (k, sub, s, e, listing) AS (SELECT * FROM unnest(%s::integer[], %s::bigint[], "
+            "%s::timestamptz[], %s::timestamptz[], %s::bigint[])), "
+            "m (metric, listing) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
         )
-        window_params = [list(range(len(windows))), subs, starts, ends]
+        window_params = [list(range(len(windows))), subs, starts, ends, listings]
+        window_params += [list(column) for column in zip(*metric_rows, strict=True)]
     else:
-        table = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(windows))
+        window_values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(windows))
+        metric_values = ", ".join(["(%s, %s)"] * len(metric_rows))
+        tables = (
+            f"w (k, sub, s, e, listing) AS (VALUES {window_values}), "
+            f"m (metric, listing) AS (VALUES {metric_values})"
+        )
         window_params = [
             value
-            for row in zip(range(len(windows)), subs, starts, ends, strict=True)
+            for row in zip(range(len(windows)), subs, starts, ends, listings, strict=True)
             for value in row
         ]
-    # No condition on the metric: a subscription's events are all of its listing's metrics, and
-    # a list of them in the index condition makes one index descent per metric and window. The
-    # few rows of other metrics (running totals, latest values) are skipped below.
+        window_params += [value for row in metric_rows for value in row]
+    # Each window is read metric by metric, so the metering index (subscription, metric, time)
+    # bounds the scan to the window: with the metric left free it would read every event the
+    # subscription ever sent, a year of them at a monthly close.
     events = UsageEvent._meta.db_table
-    within = "u.subscription_id = w.sub AND u.occurred_at >= w.s AND u.occurred_at < w.e"
+    within = (
+        "u.subscription_id = w.sub AND u.metric_id = m.metric "
+        "AND u.occurred_at >= w.s AND u.occurred_at < w.e"
+    )
     if connection.vendor == "postgresql":
-        # Window by window (LATERAL), the metering index hands each window's events over in
-        # metric order, so they are summed as they come, where one GROUP BY over the whole
-        # join hashes them all: a third less time (tests/perf/test_bench_close.py).
+        # Window and metric at a time (LATERAL), the index hands over the events to sum as they
+        # come, where one GROUP BY over the whole join would hash them all.
         named = ", ".join(f"{column} AS c{number}" for number, column in enumerate(columns))
         source = (
-            f"SELECT w.k, x.* FROM w CROSS JOIN LATERAL (SELECT u.metric_id, {named} "  # noqa: S608
-            f"FROM {events} u WHERE {within} GROUP BY u.metric_id) x"
+            f"SELECT w.k, m.metric, x.* FROM w JOIN m ON m.listing = w.listing "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {named} FROM {events} u WHERE {within}) x "
+            "WHERE x.c1 > 0"
         )
     else:  # SQLite has no LATERAL
         source = (
-            f"SELECT w.k, u.metric_id, {', '.join(columns)} FROM w JOIN {events} u ON {within} "  # noqa: S608
+            f"SELECT w.k, u.metric_id, {', '.join(columns)} FROM w "  # noqa: S608
+            f"JOIN m ON m.listing = w.listing JOIN {events} u ON {within} "
             "GROUP BY w.k, u.metric_id"
         )
-    sql = f"WITH w (k, sub, s, e) AS ({table}) {source}"
+    sql = f"WITH {tables} {source}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*window_params, *params])
         for key, metric_id, total, count, maximum, *distinct in cursor.fetchall():

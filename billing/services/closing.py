@@ -25,6 +25,7 @@ import multiprocessing
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -35,7 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import rating, selectors
-from billing.bulk import insert_objects, insert_rows, update_rows
+from billing.bulk import factory, insert_objects, insert_rows, update_rows
 from billing.models import (
     Baseline,
     Invoice,
@@ -57,6 +58,7 @@ CHUNK_SIZE = 500
 # subscription's last close, so it occurred at most this long before that close's boundary.
 LATE_HORIZON = timedelta(days=36)
 BILLABLE = (Subscription.Status.ACTIVE, Subscription.Status.PAST_DUE)
+new_invoice = factory(Invoice)
 
 
 @dataclass
@@ -140,18 +142,27 @@ def period_close(
         report.trials_ended += ended.status != Subscription.Status.TRIALING
     due = due_for_close(now)
     chunks = [due[first : first + chunk_size] for first in range(0, len(due), chunk_size)]
+    # Loaded once for every chunk: a version is frozen once subscribed to (a chunk loads any
+    # that a subscription moved to meanwhile).
+    versions = _versions(Subscription.objects.filter(pk__any=due).values("plan_version_id"))
     if workers > 1 and len(chunks) > 1 and connection.vendor == "postgresql":
-        _close_apart(chunks, now, report, workers)
+        _close_apart(chunks, now, report, workers, versions)
     else:
         for chunk in chunks:
-            _close_chunk(chunk, now, report)
+            _close_chunk(chunk, now, report, versions)
     settled = outcomes.statements_settle_due(now=now)
     report.statements_settled += settled
     report.invoices_issued += settled
     return report
 
 
-def _close_apart(chunks: list[list[int]], now: datetime, report: CloseReport, workers: int):
+def _close_apart(
+    chunks: list[list[int]],
+    now: datetime,
+    report: CloseReport,
+    workers: int,
+    versions: dict[int, PlanVersion],
+):
     """Close the chunks in `workers` forked processes, each with its own connection.
 
     Chunks hold disjoint subscriptions, so they only meet at the issuers' invoice sequences,
@@ -162,15 +173,15 @@ def _close_apart(chunks: list[list[int]], now: datetime, report: CloseReport, wo
         raise RuntimeError("period_close with workers runs outside a database transaction.")
     connections.close_all()  # a forked process must not share its parent's connection
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for done in pool.map(_close_chunk_apart, chunks, [now] * len(chunks)):
+        for done in pool.map(_close_chunk_apart, chunks, repeat(now), repeat(versions)):
             for name, value in vars(done).items():
                 setattr(report, name, getattr(report, name) + value)
 
 
-def _close_chunk_apart(ids: list[int], now: datetime) -> CloseReport:
+def _close_chunk_apart(ids: list[int], now: datetime, versions) -> CloseReport:
     """One chunk closed in a worker process (_close_apart)."""
     report = CloseReport()
-    _close_chunk(ids, now, report)
+    _close_chunk(ids, now, report, versions)
     return report
 
 
@@ -221,7 +232,7 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
 
 
 def _versions(ids) -> dict[int, PlanVersion]:
-    """Plan versions with everything rating reads, each loaded once for the whole chunk."""
+    """Plan versions with everything rating reads, each loaded once for the whole close."""
     return {
         version.pk: version
         for version in PlanVersion.objects.filter(pk__in=ids)
@@ -233,7 +244,9 @@ def _versions(ids) -> dict[int, PlanVersion]:
 
 
 @transaction.atomic
-def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
+def _close_chunk(
+    ids: list[int], now: datetime, report: CloseReport, versions: dict[int, PlanVersion]
+) -> None:
     subs = list(
         Subscription.objects.select_for_update(of=("self",))
         .select_related("buyer")
@@ -241,7 +254,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
         .filter(pk__any=ids)
         .order_by("pk")
     )
-    versions = _versions({sub.plan_version_id for sub in subs})
+    versions.update(_versions({sub.plan_version_id for sub in subs} - versions.keys()))
     before = {sub.pk: _state(sub) for sub in subs}  # _plan moves them on
     closed_before = {sub.pk: sub.closed_through for sub in subs}
     boundaries, events = [], []
@@ -278,7 +291,7 @@ def _close_chunk(ids: list[int], now: datetime, report: CloseReport) -> None:
     for boundary in boundaries:
         sub = boundary.subscription
         version = sub.plan_version
-        boundary.invoice = Invoice(
+        boundary.invoice = new_invoice(
             issuer=version.plan.listing.vendor,
             buyer=sub.buyer,
             subscription=sub,
@@ -363,7 +376,6 @@ LOADED = (
     "started_at",
     "period_anchor",
     "cancel_at_period_end",
-    "updated_at",
 )
 
 
@@ -394,7 +406,7 @@ def _baselines(subs: list[Subscription]) -> dict[tuple[int, int], list[Baseline]
 def _statement(boundary: _Boundary, usage, baselines, now) -> OutcomeStatement | None:
     """The outcome statement of a closed period, with its lines (not saved), or None."""
     sub = boundary.subscription
-    charges = list(sub.plan_version.outcome_charges.all())
+    charges = sub.plan_version.outcome_charge_list
     if not charges:
         return None
     days = max(charge.verification_window_days for charge in charges)

@@ -401,7 +401,7 @@ def explain() -> dict:
     captured = []
 
     def keep(execute, sql, params, many, context):
-        if "WITH w (k, sub, s, e)" in sql:
+        if "WITH w (k, sub, s, e, listing)" in sql:
             captured.append((sql, params))
         return execute(sql, params, many, context)
 
