@@ -316,7 +316,7 @@ def load(subscriptions: int, events: int) -> dict:
 
 def _statement_kind(sql: str) -> str:
     """What a statement is, for the figures: "INSERT billing_invoice", "usage totals", ..."""
-    if sql.startswith("WITH w (k, sub, s, e)"):
+    if sql.startswith("WITH w (k, sub, s, e, listing)"):
         return "usage totals"
     verb = sql.split(None, 1)[0].upper()
     table = re.search(r'(?:INTO|UPDATE|FROM)\s+"?(\w+)', sql, re.IGNORECASE)
