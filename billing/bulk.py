@@ -36,7 +36,9 @@ def factory(model: type[models.Model]):
     """
     fields = model._meta.concrete_fields
     position = {field.attname: index for index, field in enumerate(fields)}
-    related = {field.name: (index, field) for index, field in enumerate(fields) if field.is_relation}
+    related = {
+        field.name: (index, field) for index, field in enumerate(fields) if field.is_relation
+    }
     static = [field.get_default() for field in fields]
     dynamic = [
         (index, field.default)

@@ -25,9 +25,9 @@ import multiprocessing
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import NamedTuple
 
 from django.db import connection, connections, transaction
@@ -97,6 +97,9 @@ class _Boundary:
     start: datetime
     end: datetime
     fee_period: tuple[datetime, datetime] | None
+    # Where the period this boundary ends began, when a pause already invoiced its start (see
+    # _continued); else the boundary's own start.
+    period_start: datetime | None = None
     invoice: Invoice | None = None
     lines: list[_Line] = field(default_factory=list)
     statement: OutcomeStatement | None = None
@@ -203,7 +206,7 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
         # Usage up to a pause, while it lasts or when the resume started a new period; nothing
         # is owed in advance while paused. (Resumed within its paid period, the period just
         # goes on, and is invoiced whole at its end.)
-        boundaries.append(_Boundary(sub, sub.closed_through, paused, None))
+        boundaries.append(_Boundary(sub, sub.closed_through, paused, None, _begun(sub)))
         sub.closed_through = paused
     if sub.status in BILLABLE and (
         sub.closed_through is None or sub.closed_through < sub.current_period_start
@@ -215,10 +218,10 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
     while sub.status in BILLABLE and sub.current_period_end <= now:
         # From where the last invoice left it: a pause invoiced the start of this period.
         start = max(sub.current_period_start, sub.closed_through)
-        end = sub.current_period_end
+        sub_period_start, end = sub.current_period_start, sub.current_period_end
         events.append((sub.pk, *subscriptions.period_advance(sub)))
         fee = (sub.current_period_start, sub.current_period_end) if sub.status in BILLABLE else None
-        boundaries.append(_Boundary(sub, start, end, fee))
+        boundaries.append(_Boundary(sub, start, end, fee, sub_period_start))
         sub.closed_through = end
     if (
         sub.status == Subscription.Status.CANCELED
@@ -226,9 +229,17 @@ def _plan(subscription: Subscription, now: datetime) -> tuple[list[_Boundary], l
         and sub.ended_at is not None
         and sub.closed_through < sub.ended_at
     ):
-        boundaries.append(_Boundary(sub, sub.closed_through, sub.ended_at, None))
+        boundaries.append(_Boundary(sub, sub.closed_through, sub.ended_at, None, _begun(sub)))
         sub.closed_through = sub.ended_at
     return boundaries, events
+
+
+def _begun(sub: Subscription) -> datetime:
+    """The start of the period a boundary from `closed_through` belongs to: the current one's,
+    when it is invoiced from within it."""
+    if sub.current_period_start <= sub.closed_through < sub.current_period_end:
+        return sub.current_period_start
+    return sub.closed_through
 
 
 def _versions(ids) -> dict[int, PlanVersion]:
@@ -278,11 +289,12 @@ def _close_chunk(
         zip(
             (id(b) for b in rated),
             selectors.usage_totals_many(
-                [selectors.UsageWindow(b.subscription, b.start, b.end) for b in rated], metrics
+                [selectors.UsageWindow(b.subscription, _from(b), b.end) for b in rated], metrics
             ),
             strict=True,
         )
     )
+    continued = _continued([b for b in rated if _from(b) < b.start], metrics)
     baselines = _baselines(closing)
     extras = _pending_lines(closing, now)
     for sub_id, lines in _late_adjustments(closing, metrics, versions, closed_before).items():
@@ -315,19 +327,27 @@ def _close_chunk(
             )
         if id(boundary) in usage:
             listing_id = version.plan.listing_id
+            earlier = continued.get(id(boundary))
             for line in rating.metered_lines(version, usage[id(boundary)]):
+                metric_id = metric_by_code[(listing_id, line.metric)].pk
+                quantity, amount = line.quantity, line.amount.amount
+                if earlier is not None:  # the period's rest: all of it, less what was charged
+                    quantity = earlier.quantities.get(line.metric, Decimal(0))
+                    amount -= earlier.charged.get(metric_id, Decimal(0))
                 boundary.lines.append(
                     _Line(
                         kind=InvoiceLine.Kind.METERED,
                         description=line.description,
-                        metric_id=metric_by_code[(listing_id, line.metric)].pk,
-                        quantity=line.quantity,
-                        amount=line.amount.amount,
+                        metric_id=metric_id,
+                        quantity=quantity,
+                        amount=amount,
                         period_start=boundary.start,
                         period_end=boundary.end,
                     )
                 )
-            statement = _statement(boundary, usage[id(boundary)], baselines, now)
+            # Outcomes of its own days: a period's start was verified on the pause's statement.
+            own = earlier.quantities if earlier is not None else usage[id(boundary)]
+            statement = _statement(boundary, own, baselines, now)
             if statement is not None:
                 boundary.statement = statement
                 statements.append(statement)
@@ -391,6 +411,50 @@ def _save(subs: list[Subscription], before: dict[int, tuple], events: list[tuple
         sub.updated_at = now
     update_rows(Subscription, changed, [*PLANNED, "updated_at"])
     insert_rows(SubscriptionEvent, ["subscription_id", "action", "data", "created_at"], events)
+
+
+def _from(boundary: _Boundary) -> datetime:
+    """Where the usage a boundary is rated on begins."""
+    return boundary.period_start or boundary.start
+
+
+class _Before(NamedTuple):
+    quantities: dict[str, Decimal]  # metric code -> usage of the boundary itself
+    charged: dict[int, Decimal]  # metric id -> charged for the period's start already
+
+
+def _continued(boundaries: list[_Boundary], metrics) -> dict[int, _Before]:
+    """For boundaries that end a period whose start a pause already invoiced: their own usage,
+    and what the period's start was charged per metric (its metered lines and adjustments).
+
+    Such a boundary is rated on the period whole, less what was charged, so included units and
+    tiers count once a period, however many invoices it takes; as _late_adjustments does.
+    Pauses are rare: a query or two per boundary.
+    """
+    found = {}
+    if not boundaries:
+        return found
+    own = selectors.usage_totals_many(
+        [selectors.UsageWindow(b.subscription, b.start, b.end) for b in boundaries], metrics
+    )
+    for boundary, quantities in zip(boundaries, own, strict=True):
+        charged = (
+            InvoiceLine.objects.filter(
+                invoice__subscription=boundary.subscription,
+                invoice__period_start__gte=_from(boundary),
+                invoice__period_end__lte=boundary.start,
+                kind__in=[InvoiceLine.Kind.METERED, InvoiceLine.Kind.ADJUSTMENT],
+                metric__isnull=False,
+            )
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .values("metric_id")
+            .annotate(total=Sum("amount"))
+        )
+        found[id(boundary)] = _Before(
+            quantities,
+            {row["metric_id"]: Decimal(str(row["total"])) for row in charged},  # SQLite: floats
+        )
+    return found
 
 
 def _baselines(subs: list[Subscription]) -> dict[tuple[int, int], list[Baseline]]:

@@ -399,3 +399,49 @@ def test_resumed_within_its_paid_period_the_subscription_goes_on_without_a_new_f
         assert usage == [(at(10, 10), at(10, 22), D("15.00")), (at(10, 22), at(11, 10), D("5.00"))]
     else:  # the month whole: 400 x 0.05
         assert usage == [(at(10, 10), at(11, 10), D("20.00"))]
+
+
+@pytest.mark.parametrize("closed_while_paused", [True, False])
+def test_a_period_a_pause_splits_counts_its_included_units_and_tiers_once(
+    listing, metrics, buyer, buyer_owner, closed_while_paused
+):
+    """100 included inspections a month, then graduated: 0.10 each up to 200 billable, 0.05
+    beyond. 300 inspections before the pause and 100 after: the month is 400, so 300 billable,
+    200 x 0.10 + 100 x 0.05 = 25.00, in one invoice or two."""
+    plan = Plan.objects.create(listing=listing, name="Tiered", is_published=True, position=3)
+    version = PlanVersion.objects.create(plan=plan, number=1, recurring_amount=D("100.00"))
+    charge = MeteredCharge.objects.create(
+        version=version,
+        metric=metrics["inspections"],
+        model=MeteredCharge.Model.GRADUATED,
+        included_units=D(100),
+    )
+    PriceTier.objects.create(charge=charge, up_to=D(200), unit_price=D("0.10"))
+    PriceTier.objects.create(charge=charge, up_to=None, unit_price=D("0.05"))
+    sub = start(plan, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    ingest(sub, buyer_owner, [("a", "inspections", "300", at(10, 20))], now=at(10, 20, 1))
+    pushing = sub
+    sub = subscriptions.subscription_pause(actor=buyer_owner, subscription=sub, now=at(10, 22))
+    if closed_while_paused:
+        period_close(now=at(10, 23))
+    subscriptions.subscription_resume(actor=buyer_owner, subscription=sub, now=at(10, 25))
+    ingest(pushing, buyer_owner, [("b", "inspections", "100", at(10, 28))], now=at(10, 28, 1))
+    period_close(now=at(11, 10))
+
+    metered = [
+        (line.invoice.period_start, line.invoice.period_end, line.quantity, line.amount)
+        for line in InvoiceLine.objects.filter(
+            invoice__subscription=sub, kind=InvoiceLine.Kind.METERED
+        ).order_by("invoice__period_end")
+    ]
+    if closed_while_paused:
+        # Up to the pause: 200 billable x 0.10 = 20.00 (rated as the month stood then). Then
+        # the month whole, 25.00, less that: the 100 after it are not covered again by the
+        # included units.
+        assert metered == [
+            (at(10, 10), at(10, 22), D(300), D("20.00")),
+            (at(10, 22), at(11, 10), D(100), D("5.00")),
+        ]
+    else:
+        assert metered == [(at(10, 10), at(11, 10), D(400), D("25.00"))]
