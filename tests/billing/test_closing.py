@@ -344,6 +344,39 @@ def metered(listing, metrics):
     return plan
 
 
+def test_an_issued_invoice_is_recorded_as_its_issue_movement_says(metered, buyer, buyer_owner):
+    """On PostgreSQL the close writes issues in SQL from the invoice rows: the same
+    transactions and entries as the movement ledger_record_many records on SQLite."""
+    sub = start(metered, buyer, buyer_owner, at(10, 10, 9))
+    period_close(now=at(10, 10, 10))
+    ingest(sub, buyer_owner, [("a", "inspections", "301", at(10, 20))], now=at(10, 20, 1))
+    period_close(now=at(11, 10))
+
+    invoices = list(
+        Invoice.objects.filter(subscription=sub).select_related("buyer", "issuer").order_by("pk")
+    )
+    assert [i.total for i in invoices] == [D("100.00"), D("115.05")]  # 301 x 0.05 = 15.05
+    for invoice in invoices:
+        movement = invoicing._issue_movement(invoice)
+        record = LedgerTransaction.objects.get(idempotency_key=movement.idempotency_key)
+        assert (record.kind, record.description, record.currency, record.actor_id) == (
+            movement.kind,
+            movement.description,
+            movement.currency,
+            None,
+        )
+        entries = list(
+            record.entries.order_by("pk").values_list("account", "organization", "amount")
+        )
+        assert entries == [
+            (line.account, line.organization.pk if line.organization else None, line.amount)
+            for line in movement.lines
+        ]
+    # Issuing again records nothing new, and checks that what is recorded says the same.
+    invoicing.invoices_record_issue(invoices=invoices)
+    assert LedgerTransaction.objects.filter(kind="invoice_issued").count() == 2
+
+
 @pytest.mark.parametrize("closed_while_paused", [True, False])
 def test_usage_before_a_pause_is_invoiced_whether_or_not_a_close_ran_during_it(
     metered, buyer, buyer_owner, closed_while_paused
