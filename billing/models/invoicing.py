@@ -57,14 +57,19 @@ class Invoice(models.Model):
         # Written off: the buyer will not pay; the ledger is reversed.
         UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
 
+    # Issuer, buyer and subscription are searched by the indexes below, which lead with them:
+    # an index of each alone would only cost every insert (the close writes thousands).
     issuer = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="issued_invoices"
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="issued_invoices",
+        db_index=False,
     )
     buyer = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="invoices"
+        "accounts.Organization", on_delete=models.PROTECT, related_name="invoices", db_index=False
     )
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, related_name="invoices"
+        Subscription, on_delete=models.PROTECT, related_name="invoices", db_index=False
     )
     plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="+")
     # The period this invoice closes, [period_start, period_end); equal when it only opens one.
@@ -94,7 +99,12 @@ class Invoice(models.Model):
     payment_reference = models.CharField(_("payment reference"), max_length=120, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Voided or written off.")
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # see invoice_closed_by
     )
     close_reason = models.CharField(max_length=300, blank=True)
     # When the buyer's billing people were emailed about it (billing.tasks.billing_notices_send),
@@ -129,6 +139,12 @@ class Invoice(models.Model):
                 fields=["due_at"],
                 condition=models.Q(status="issued", reminded_at__isnull=True),
                 name="invoice_to_remind",
+            ),
+            # Few invoices are closed by someone: only theirs are indexed.
+            models.Index(
+                fields=["closed_by"],
+                condition=models.Q(closed_by__isnull=False),
+                name="invoice_closed_by",
             ),
         ]
 
@@ -170,18 +186,42 @@ class InvoiceLine(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     statement_line = models.ForeignKey(
-        OutcomeLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        OutcomeLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # see invoice_line_statement_line
     )
     pending_item = models.OneToOneField(
         PendingItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # For an adjustment: the earlier invoice whose period the late usage belongs to.
     adjusts = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # see invoice_line_adjusts
     )
 
     class Meta:
         ordering = ["invoice", "pk"]
+        # Most lines are neither outcomes nor adjustments: only those that are are indexed, so
+        # the close's thousands of fee and usage lines do not fill indexes with empty keys.
+        indexes = [
+            models.Index(
+                fields=["statement_line"],
+                condition=models.Q(statement_line__isnull=False),
+                name="invoice_line_statement_line",
+            ),
+            models.Index(
+                fields=["adjusts"],
+                condition=models.Q(adjusts__isnull=False),
+                name="invoice_line_adjusts",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"

@@ -135,13 +135,27 @@ class SubscriptionEvent(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=24, choices=Action.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # see subscription_event_actor
     )
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # The period close writes events with no actor by the thousand: only people's are
+        # indexed.
+        indexes = [
+            models.Index(
+                fields=["actor"],
+                condition=models.Q(actor__isnull=False),
+                name="subscription_event_actor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
