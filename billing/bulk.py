@@ -8,7 +8,7 @@ formats in C, and values go as they are, since the models hold them as the datab
 them; SQLite, the embedded default, keeps the ORM's way.
 """
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 
 # Fields whose Python value is what PostgreSQL stores, so COPY can take it as it is.
 PLAIN_FIELDS = (
@@ -184,13 +184,14 @@ def _copy(cursor, table: str, columns: list, rows: list) -> None:
         (index, field) for index, field in enumerate(columns) if not isinstance(field, PLAIN_FIELDS)
     ]
     names = ", ".join(connection.ops.quote_name(field.column) for field in columns)
+    database = connections[connection.alias]  # the proxy looks it up again on every use
     with (
-        connection.wrap_database_errors,
+        database.wrap_database_errors,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as stream,
     ):
         for row in rows:
             if prepare:
                 row = list(row)
                 for index, field in prepare:
-                    row[index] = field.get_db_prep_save(row[index], connection)
+                    row[index] = field.get_db_prep_save(row[index], database)
             stream.write_row(row)

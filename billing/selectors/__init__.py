@@ -16,6 +16,7 @@ from django.db.models.functions import Lag, TruncDate
 from django.utils import timezone
 
 from billing import keys, rating
+from billing.lookups import array_literal
 from billing.models import (
     Baseline,
     InstallationKey,
@@ -210,15 +211,24 @@ def _plain_totals(windows: list[UsageWindow], metrics: list[Metric]) -> list[dic
         for metric in metrics
     ]
     if connection.vendor == "postgresql":
-        # Arrays rather than parameters per window: see billing.lookups.
+        # Array literals rather than parameters per window: see billing.lookups.
         tables = (
             "w (k, sub, s, e, listing) AS (SELECT * FROM unnest(%s::integer[], %s::bigint[], "
             "%s::timestamptz[], %s::timestamptz[], %s::bigint[])), "
             "m (metric, listing, summed) AS "
             "(SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::boolean[]))"
         )
-        window_params = [list(range(len(windows))), subs, starts, ends, listings]
-        window_params += [list(column) for column in zip(*metric_rows, strict=True)]
+        window_params = [
+            array_literal(column)
+            for column in (
+                range(len(windows)),
+                subs,
+                starts,
+                ends,
+                listings,
+                *zip(*metric_rows, strict=True),
+            )
+        ]
     else:
         window_values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(windows))
         metric_values = ", ".join(["(%s, %s, %s)"] * len(metric_rows))

@@ -57,3 +57,25 @@ def test_any_is_one_array_parameter_on_postgresql_and_in_on_sqlite(organizations
         assert " IN (" not in sql
     else:  # SQLite has no arrays: IN, as with __in
         assert " IN (" in sql
+
+
+def test_array_literals_of_integers_booleans_and_aware_datetimes(db):
+    import datetime as dt
+
+    from billing.lookups import array_literal
+
+    when = dt.datetime(2026, 11, 1, 8, 30, 15, 250, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert array_literal([3, -1, 2**40]) == "{3,-1,1099511627776}"
+    assert array_literal([True, False]) == "{t,f}"
+    assert array_literal([when]) == "{2026-11-01T08:30:15.000250+08:00}"
+    assert array_literal([]) == "{}"
+    for wrong in (["a,b"], [1.5], [dt.datetime(2026, 11, 1)], [None]):
+        with pytest.raises(TypeError):
+            array_literal(wrong)
+    if connection.vendor == "postgresql":  # SQLite has no arrays: it is never sent one
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT %s::bigint[], %s::boolean[], %s::timestamptz[]",
+                [array_literal([1, 2**40]), array_literal([True, False]), array_literal([when])],
+            )
+            assert cursor.fetchone() == ([1, 2**40], [True, False], [when])
