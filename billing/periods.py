@@ -6,6 +6,7 @@ anchor day, so short months do not shift later periods.
 """
 
 import calendar
+import functools
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
@@ -38,10 +39,15 @@ def period_start(anchor: date, n: int, interval: str, tz: zoneinfo.ZoneInfo) -> 
     return local_midnight(add_months(anchor, months), tz)
 
 
+@functools.lru_cache(maxsize=4096)
 def period_at(
     anchor: date, instant: datetime, interval: str, tz: zoneinfo.ZoneInfo
 ) -> tuple[datetime, datetime]:
-    """The period [start, end) of a subscription anchored on `anchor` that contains `instant`."""
+    """The period [start, end) of a subscription anchored on `anchor` that contains `instant`.
+
+    Remembered: the period close asks for the same few periods for thousands of subscriptions
+    (anchored on the same day in the same time zone), and the answer depends on nothing else.
+    """
     step = 12 if interval == PlanVersion.Interval.YEAR else 1
     here = local_date(instant, tz)
     n = ((here.year - anchor.year) * 12 + here.month - anchor.month) // step

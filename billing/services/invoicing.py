@@ -142,6 +142,7 @@ def invoices_number(*, invoices: list[Invoice], now: datetime) -> None:
     for invoice in invoices:
         by_issuer[invoice.issuer_id].append(invoice)
     percents = payouts.platform_fee_percents_for(by_issuer)  # the vendor's, or the default
+    due_dates: dict[tuple[str, int], datetime] = {}  # per time zone and terms: thousands share one
     for issuer_id in sorted(by_issuer):  # one lock order everywhere: no deadlocks
         batch = by_issuer[issuer_id]
         percent = percents[issuer_id]
@@ -153,7 +154,10 @@ def invoices_number(*, invoices: list[Invoice], now: datetime) -> None:
             invoice.sequence_number = number
             invoice.number = invoice_number(invoice.issuer, number)
             invoice.issued_at = now
-            invoice.due_at = due_date(invoice, now)
+            terms = (invoice.buyer.time_zone, invoice.plan_version.payment_terms_days)
+            if terms not in due_dates:
+                due_dates[terms] = due_date(invoice, now)
+            invoice.due_at = due_dates[terms]
             invoice.status = Invoice.Status.ISSUED
             if invoice.total <= 0:
                 invoice.status = Invoice.Status.PAID
