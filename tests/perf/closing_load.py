@@ -318,6 +318,8 @@ def _statement_kind(sql: str) -> str:
     """What a statement is, for the figures: "INSERT billing_invoice", "usage totals", ..."""
     if sql.startswith("WITH w (k, sub, s, e, listing)"):
         return "usage totals"
+    if sql.lstrip().startswith("WITH issued AS"):
+        return "ledger of the issue"
     verb = sql.split(None, 1)[0].upper()
     table = re.search(r'(?:INTO|UPDATE|FROM)\s+"?(\w+)', sql, re.IGNORECASE)
     return f"{verb} {table.group(1)}" if table and verb != "SAVEPOINT" else verb

@@ -90,7 +90,8 @@ def _section(figures: dict) -> str:
             "ended (each installation's in 25 batches, which reach the table interleaved with "
             "everybody else's), the usage table's indexes as the migrations create them, "
             "VACUUM ANALYZE after the load. The close (`period_close`, 500 subscriptions a "
-            "transaction) runs in its own process; the reference is one hand-written "
+            "transaction; with workers, the first and last chunks are halved) runs in its own "
+            "process; the reference is one hand-written "
             "GROUP BY of all the events by subscription and metric (sum and count), median of "
             f"{REFERENCE_RUNS} runs in the same session. Targets: the close in at most "
             f"{TARGET_SECONDS} s and at most {TARGET_RATIO}x the GROUP BY, which PostgreSQL "
@@ -105,7 +106,8 @@ def _section(figures: dict) -> str:
             "| {sql:.1f} s | {statements:,} | {reference:.2f} s | {invoices:,} | {load:.0f} s "
             "| {machine} |".format(**figures),
             "",
-            "Time in SQL by statement (one process; rows are written by COPY): "
+            "Time in SQL by statement (one process; rows are written by COPY, and the ledger "
+            "of the invoices issued by INSERT ... SELECT from them): "
             + ", ".join(f"{kind} {spent:.1f} s" for kind, spent in figures["by_statement"])
             + ".",
             "",
