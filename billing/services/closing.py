@@ -11,7 +11,9 @@ subscriptions locked:
   arrived late for earlier periods; when the plan charges for outcomes, an outcome statement
   opens and the invoice waits, as a draft, until the statement settles;
 - a subscription canceled mid-period is invoiced for its usage up to the cancellation, and
-  one paused mid-period for its usage up to the pause.
+  one paused mid-period for its usage up to the pause; when it resumes within that period, the
+  period's end is rated on the period whole, less what the pause's invoice charged, so
+  included units and tiers count once a period.
 
 `Subscription.closed_through` records how far a subscription has been invoiced, and an invoice
 is unique per subscription and period end, so running the close again, or twice at once, or
