@@ -30,7 +30,8 @@ from billing.services import (
     stripe_events,
     subscriptions,
 )
-from marketplace.accounts.models import Membership, Role
+from marketplace.accounts.models import Role
+from marketplace.accounts.selectors import members_of
 from marketplace.emails import email_send, email_task
 
 REMINDER_AHEAD = timedelta(days=3)
@@ -295,9 +296,9 @@ def payment_failed_email(payment_id: int) -> None:
 
 def _billing_people(organization) -> list[str]:
     return list(
-        Membership.objects.filter(
-            organization=organization, role__in=[Role.OWNER, Role.ADMIN, Role.BILLING]
-        ).values_list("user__email", flat=True)
+        members_of(organization)
+        .filter(role__in=[Role.OWNER, Role.ADMIN, Role.BILLING])
+        .values_list("user__email", flat=True)
     )
 
 

@@ -182,13 +182,14 @@ def _schedule(chunks: list[list[int]], workers: int) -> list[list[int]]:
         return chunks
     halved = [_halves(chunk) for chunk in chunks[1:workers]]
     ending = [half for chunk in chunks[-workers:] for half in _halves(chunk)]
-    return [
+    ordered = [
         chunks[0],
         *(first for first, _second in halved),
         *chunks[workers:-workers],
         *(second for _first, second in halved),
         *ending,
     ]
+    return [chunk for chunk in ordered if chunk]  # a chunk of one has an empty half
 
 
 def _halves(chunk: list[int]) -> tuple[list[int], list[int]]:

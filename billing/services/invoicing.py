@@ -177,48 +177,43 @@ def invoices_record_issue(*, invoices: list[Invoice]) -> None:
                     "now": timezone.now(),
                 },
             )
-            if cursor.rowcount == len(ISSUE_ENTRIES) * len(issued):
+            if cursor.rowcount == ENTRIES_PER_ISSUE * len(issued):
                 return
         # A key was taken: recorded before, so check it says the same (ledger_record_many).
     ledger_record_many(movements=[_issue_movement(invoice) for invoice in issued])
 
 
-# Who each entry of an issue is for, in _issue_movement's order, by the invoice's columns.
-ISSUE_ENTRIES = (
-    (RECEIVABLE, "i.buyer_id", "i.total"),
-    (ON_COLLECTION, "i.issuer_id", "-(i.total - i.platform_fee)"),
-    (FEES, "NULL::bigint", "-i.platform_fee"),
-)
+ENTRIES_PER_ISSUE = 3
 # _issue_movement of many saved invoices at once, in SQL from their rows: the period close
 # issues thousands, and building, checking and copying their movements in Python took a
-# twentieth of it. It writes what ledger_record_many would (tests/billing/test_closing.py
-# compares them): the keys are unique, so a movement already recorded is left alone here and
-# the caller checks it; the entries balance by construction (total, less the vendor's share,
-# less the fee) and are whole minor units, as the invoice's total and fee are.
+# twentieth of it. It writes what ledger_record_many would, entries in the same order
+# (tests/billing/test_closing.py compares them): the keys are unique, so a movement already
+# recorded is left alone here and the caller checks it; the entries balance by construction
+# (total, less the vendor's share, less the fee) and are whole minor units, as the invoice's
+# total and fee are.
 ISSUE_SQL = f"""
 WITH issued AS (
-    SELECT id, number, currency, total, platform_fee, buyer_id, issuer_id
+    SELECT id, 'invoice:' || id || ':issued' AS key, 'Invoice ' || number AS description,
+           currency, total, platform_fee, buyer_id, issuer_id
     FROM billing_invoice WHERE id = ANY(%(ids)s)
 ), recorded AS (
     INSERT INTO billing_ledgertransaction
         (kind, idempotency_key, description, currency, actor_id, created_at)
-    SELECT %(kind)s, 'invoice:' || id || ':issued', 'Invoice ' || number, currency, NULL, %(now)s
-    FROM issued ORDER BY id
+    SELECT %(kind)s, key, description, currency, NULL, %(now)s FROM issued ORDER BY id
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, idempotency_key
 )
 INSERT INTO billing_ledgerentry (transaction_id, account, organization_id, amount, currency)
 SELECT r.id, e.account, e.organization_id, e.amount, i.currency
 FROM recorded r
-JOIN issued i ON r.idempotency_key = 'invoice:' || i.id || ':issued'
-CROSS JOIN LATERAL (VALUES {
-    ", ".join(
-        f"({number}, '{account}', {organization}, {amount})"
-        for number, (account, organization, amount) in enumerate(ISSUE_ENTRIES)
-    )
-}) AS e (position, account, organization_id, amount)
+JOIN issued i ON i.key = r.idempotency_key
+CROSS JOIN LATERAL (VALUES
+    (1, '{RECEIVABLE}', i.buyer_id, i.total),
+    (2, '{ON_COLLECTION}', i.issuer_id, -(i.total - i.platform_fee)),
+    (3, '{FEES}', NULL::bigint, -i.platform_fee)
+) AS e (position, account, organization_id, amount)
 ORDER BY r.id, e.position
-"""  # noqa: S608 (no value is formatted in: accounts and columns are the constants above)
+"""  # noqa: S608 (no value is formatted in: the accounts are the constants above)
 
 
 def _locked(invoice: Invoice) -> Invoice:
